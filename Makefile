@@ -1,0 +1,71 @@
+# Barrage. The two commands that matter: `make run` and `make test`.
+GO       ?= go
+BIN      := bin/barrage
+FUZZTIME ?= 10s
+PKGS     := ./...
+
+.PHONY: all build run stack gen test unit race fuzz bench lint vet staticcheck clean toolchain redis
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/barrage
+
+## run: embedded mode (gateway TCP :3101, WebSocket :3102, HTTP push API :3111), no external services
+run: build
+	./$(BIN) run $(ARGS)
+
+## stack: the distributed stack in the foreground (redis, dev Kafka broker, logic, job, two gateways)
+stack: build redis
+	BIN=$(BIN) bash deploy/stack.sh
+
+## gen: regenerate the Kitex code from upstream/idl with the pinned generator (go tool kitex)
+gen:
+	bash upstream/gen.sh
+
+## test: vet, the whole suite under the race detector, and a short fuzz run of every decoder
+test: toolchain redis vet race fuzz
+
+# -race needs a C compiler; install one on a fresh Debian machine if it is missing.
+toolchain:
+	@command -v gcc >/dev/null 2>&1 || command -v cc >/dev/null 2>&1 || \
+	  { echo "installing gcc for -race"; (apt-get update -qq && apt-get install -y -qq gcc) >/dev/null; }
+
+# Tests and the stack start their own throwaway redis-server processes.
+redis:
+	@command -v redis-server >/dev/null 2>&1 || \
+	  { echo "installing redis-server"; (apt-get update -qq && apt-get install -y -qq redis-server) >/dev/null; }
+
+vet:
+	$(GO) vet $(PKGS)
+
+race:
+	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+unit:
+	$(GO) test -count=1 $(PKGS)
+
+# Each fuzz target gets FUZZTIME of coverage-guided input; failures land in testdata/fuzz.
+FUZZ_TARGETS := ./codec:FuzzDecode ./codec:FuzzDecodeWSFrame ./codec:FuzzForEachOp ./codec:FuzzDecodeAuth \
+                ./upstream/kafkabus:FuzzDecode
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; fn=$${t##*:}; \
+	  echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
+	  $(GO) test -run='^$$' -fuzz="^$$fn$$" -fuzztime=$(FUZZTIME) $$pkg; \
+	done
+
+## bench: micro-benchmarks next to the code, then the standard load suite (~3 min), which rewrites the
+## standard-suite section of docs/BENCHMARKS.md and the charts in docs/bench/
+bench: build
+	$(GO) test -run='^$$' -bench=. -benchmem ./codec ./shard ./gateway ./upstream/rpc
+	./$(BIN) bench -suite standard -charts docs/bench -update-doc docs/BENCHMARKS.md -json bench/out/runs.jsonl
+
+lint: vet staticcheck
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+
+staticcheck:
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 $(PKGS)
+
+clean:
+	rm -rf bin

@@ -1,0 +1,163 @@
+package gateway
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"net/http"
+
+	"github.com/gobwas/ws"
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/barrage/barrage/codec"
+)
+
+// maxUpgradeRequest bounds the HTTP upgrade request head.
+const maxUpgradeRequest = 8 << 10
+
+var errNotSub = ws.RejectConnectionError(ws.RejectionStatus(http.StatusNotFound), ws.RejectionReason("only GET /sub is served"))
+
+// upgrader accepts exactly what goim's comet accepts: GET /sub, version 13.
+var upgrader = ws.Upgrader{
+	OnRequest: func(uri []byte) error {
+		if string(uri) != "/sub" {
+			return errNotSub
+		}
+		return nil
+	},
+}
+
+var headEnd = []byte("\r\n\r\n")
+
+// upgrade waits for the whole request head, then answers it with gobwas/ws.
+func (s *Server) upgrade(sess *session) gnet.Action {
+	c := sess.c
+	buf, _ := c.Peek(-1)
+	end := bytes.Index(buf, headEnd)
+	if end < 0 {
+		if len(buf) > maxUpgradeRequest {
+			s.badInput(sess, reasonBadUpgrade, "upgrade request head too large")
+			return gnet.Close
+		}
+		return gnet.None
+	}
+	head := buf[:end+len(headEnd)]
+	var resp bytes.Buffer
+	rw := struct {
+		*bytes.Reader
+		*bufio.Writer
+	}{bytes.NewReader(head), bufio.NewWriterSize(&resp, 256)}
+	_, err := upgrader.Upgrade(rw)
+	_ = rw.Flush()
+	_, _ = c.Discard(len(head))
+	if err != nil && resp.Len() == 0 {
+		// gobwas answers what it can parse; garbage gets a plain 400 from us.
+		resp.WriteString("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+	}
+	sess.loop.out = append(sess.loop.out, resp.Bytes()...)
+	if err != nil {
+		s.badInput(sess, reasonBadUpgrade, err.Error())
+		return gnet.Close
+	}
+	sess.state = stateHandshake
+	return s.readFrames(sess)
+}
+
+func (s *Server) readWS(sess *session) gnet.Action {
+	switch sess.state {
+	case stateUpgrading:
+		return s.upgrade(sess)
+	case stateAuthing:
+		return s.checkBacklog(sess)
+	}
+	return s.readFrames(sess)
+}
+
+var errTruncated = errors.New("websocket frame ends inside a packet")
+
+// readFrames handles whole client frames; each data frame carries whole packets.
+func (s *Server) readFrames(sess *session) gnet.Action {
+	c := sess.c
+	buf, _ := c.Peek(-1)
+	used := 0
+	act := gnet.None
+	maxPayload := s.cfg.MaxBody + codec.HeaderLen
+	for act == gnet.None && sess.state != stateAuthing && sess.state != stateClosed {
+		f, err := codec.DecodeWSFrame(buf[used:], maxPayload, true)
+		if err != nil {
+			s.badInput(sess, decodeReason(err), err.Error())
+			act = gnet.Close
+			break
+		}
+		if f.Total == 0 {
+			break
+		}
+		frame := buf[used : used+f.Total]
+		used += f.Total
+		payload := frame[f.PayloadStart:]
+		codec.Unmask(payload, f.Mask)
+		switch f.Opcode {
+		case codec.WSOpBinary, codec.WSOpText:
+			if !f.Fin {
+				s.badInput(sess, reasonBadWSFragmented, codec.ErrWSFragmented.Error())
+				act = gnet.Close
+				break
+			}
+			act = s.framePackets(sess, payload)
+		case codec.WSOpContinuation:
+			s.badInput(sess, reasonBadWSFragmented, codec.ErrWSFragmented.Error())
+			act = gnet.Close
+		case codec.WSOpPing:
+			sess.loop.out = codec.AppendWSFrame(sess.loop.out, codec.WSOpPong, payload)
+		case codec.WSOpPong:
+		case codec.WSOpClose:
+			code, _, err := codec.WSClosePayload(payload)
+			if err != nil {
+				s.badInput(sess, reasonBadWSProtocol, err.Error())
+			} else {
+				s.metrics.close(reasonClientClose)
+				code = echoCloseCode(code)
+				sess.loop.out = codec.AppendWSClose(sess.loop.out, code, "")
+			}
+			act = gnet.Close
+		}
+	}
+	_, _ = c.Discard(used)
+	return act
+}
+
+func (s *Server) framePackets(sess *session, payload []byte) gnet.Action {
+	for len(payload) > 0 && sess.state != stateAuthing {
+		p, n, err := codec.Decode(payload, s.cfg.MaxBody)
+		if err != nil {
+			s.badInput(sess, decodeReason(err), err.Error())
+			return gnet.Close
+		}
+		if n == 0 {
+			s.badInput(sess, reasonBadWSTruncated, errTruncated.Error())
+			return gnet.Close
+		}
+		payload = payload[n:]
+		if act := s.handlePacket(sess, p); act != gnet.None {
+			return act
+		}
+	}
+	if len(payload) > 0 {
+		// Packets pipelined behind auth in the same frame: not worth keeping.
+		s.badInput(sess, reasonBadWSProtocol, "packets after auth in the same websocket frame")
+		return gnet.Close
+	}
+	return gnet.None
+}
+
+// echoCloseCode is the code answered to a client's close frame: its own when the
+// code may appear on the wire (RFC 6455 7.4), 1000 when it sent none, else 1002.
+func echoCloseCode(code uint16) uint16 {
+	switch {
+	case code == 1005:
+		return codec.WSCloseNormal
+	case code >= 1000 && code <= 1003, code >= 1007 && code <= 1011, code >= 3000 && code <= 4999:
+		return code
+	}
+	return codec.WSCloseProtocolError
+}
