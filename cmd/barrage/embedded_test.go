@@ -1,0 +1,280 @@
+package main
+
+import (
+	"github.com/barrage/barrage/internal/freeport"
+
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/barrage/barrage/client"
+	"github.com/barrage/barrage/codec"
+)
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	a, err := freeport.Addr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+type stack struct {
+	e                 *embedded
+	tcp, ws, httpAddr string
+}
+
+func startStack(t *testing.T, extra ...string) *stack {
+	t.Helper()
+	st := &stack{tcp: freeAddr(t), ws: freeAddr(t), httpAddr: freeAddr(t)}
+	args := append([]string{"-gateway.tcp_addr", st.tcp, "-gateway.ws_addr", st.ws, "-http.addr", st.httpAddr}, extra...)
+	cfg, err := loadConfig("test", args, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := startEmbedded(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = e.stop(ctx)
+	})
+	st.e = e
+	return st
+}
+
+func (st *stack) post(t *testing.T, path, body string) string {
+	t.Helper()
+	resp, err := http.Post("http://"+st.httpAddr+path, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+func (st *stack) get(t *testing.T, path string) string {
+	t.Helper()
+	resp, err := http.Get("http://" + st.httpAddr + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// recorder collects pushed packets.
+type recorder struct {
+	mu  sync.Mutex
+	got []string
+	seq []int32 // packet seq of every push, in arrival order
+	ch  chan struct{}
+}
+
+// seqs returns the packet seqs of the last n pushes.
+func (r *recorder) seqs(n int) []int32 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]int32(nil), r.seq[len(r.seq)-n:]...)
+}
+
+func newRecorder() *recorder { return &recorder{ch: make(chan struct{}, 1024)} }
+
+func (r *recorder) onPush(p codec.Packet) {
+	r.mu.Lock()
+	r.got = append(r.got, fmt.Sprintf("%d:%s", p.Op, p.Body))
+	r.seq = append(r.seq, p.Seq)
+	r.mu.Unlock()
+	r.ch <- struct{}{}
+}
+
+func (r *recorder) wait(t *testing.T, n int) []string {
+	t.Helper()
+	deadline := time.After(5 * time.Second)
+	for {
+		r.mu.Lock()
+		if len(r.got) >= n {
+			out := append([]string(nil), r.got...)
+			r.got = r.got[:0]
+			r.mu.Unlock()
+			return out
+		}
+		r.mu.Unlock()
+		select {
+		case <-r.ch:
+		case <-deadline:
+			t.Fatalf("timed out waiting for %d pushes, have %v", n, r.got)
+		}
+	}
+}
+
+func TestEmbeddedPushesOverHTTPReachTCPAndWebSocket(t *testing.T) {
+	st := startStack(t)
+	ctx := context.Background()
+	type peer struct {
+		c   *client.Conn
+		rec *recorder
+	}
+	dial := func(tr client.Transport, addr string, mid int64, key string) peer {
+		rec := newRecorder()
+		c, err := client.Dial(ctx, client.Options{Transport: tr, Addr: addr, OnPush: rec.onPush,
+			Auth: codec.AuthBody{Mid: mid, Key: key, RoomID: "live://1000", Platform: "test", Accepts: []int32{1000, 1001}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return peer{c, rec}
+	}
+	tcp := dial(client.TCP, st.tcp, 1, "tcp-key")
+	ws := dial(client.WebSocket, st.ws, 1, "ws-key")
+	other := dial(client.TCP, st.tcp, 2, "other")
+
+	const ok = `{"code":0,"message":""}`
+	if got := st.post(t, "/goim/push/room?operation=1000&type=live&room=1000", "room-1"); got != ok {
+		t.Fatalf("push room: %s", got)
+	}
+	for _, p := range []peer{tcp, ws, other} {
+		if got := p.rec.wait(t, 1); got[0] != "1000:room-1" {
+			t.Fatalf("room push got %v", got)
+		}
+	}
+	if got := st.post(t, "/goim/push/mids?operation=1000&mids=1", "mid-1"); got != ok {
+		t.Fatalf("push mids: %s", got)
+	}
+	for _, p := range []peer{tcp, ws} {
+		if got := p.rec.wait(t, 1); got[0] != "1000:mid-1" {
+			t.Fatalf("mid push got %v", got)
+		}
+	}
+	if got := st.post(t, "/goim/push/keys?operation=1001&keys=ws-key&keys=other", "keys"); got != ok {
+		t.Fatalf("push keys: %s", got)
+	}
+	for _, p := range []peer{ws, other} {
+		if got := p.rec.wait(t, 1); got[0] != "1001:keys" {
+			t.Fatalf("key push got %v", got)
+		}
+	}
+	if got := st.post(t, "/goim/push/all?operation=1000&speed=0", "all"); got != ok {
+		t.Fatalf("push all: %s", got)
+	}
+	for _, p := range []peer{tcp, ws, other} {
+		if got := p.rec.wait(t, 1); got[0] != "1000:all" {
+			t.Fatalf("broadcast got %v", got)
+		}
+	}
+	// Room changes and counts: two move to room 2000.
+	if err := tcp.c.ChangeRoom(ctx, "live://2000"); err != nil {
+		t.Fatal(err)
+	}
+	if err := ws.c.ChangeRoom(ctx, "live://2000"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := tcp.c.Heartbeat(ctx); err != nil || n != 2 {
+		t.Fatalf("heartbeat count %d %v", n, err)
+	}
+	if got := st.get(t, "/goim/online/room?type=live&rooms=1000&rooms=2000"); got != `{"code":0,"message":"","data":{"1000":1,"2000":2}}` {
+		t.Fatalf("online room: %s", got)
+	}
+	if got := st.get(t, "/goim/online/total"); got != `{"code":0,"message":"","data":{"conn_count":3,"ip_count":1}}` {
+		t.Fatalf("online total: %s", got)
+	}
+	if got := st.get(t, "/goim/online/top?type=live&limit=1"); got != `{"code":0,"message":"","data":[{"room_id":"2000","count":2}]}` {
+		t.Fatalf("online top: %s", got)
+	}
+	// A batch of room messages arrives complete and in order on both transports.
+	for i := 0; i < 20; i++ {
+		st.post(t, "/goim/push/room?operation=1000&type=live&room=2000", fmt.Sprintf("m%02d", i))
+	}
+	for _, p := range []peer{tcp, ws} {
+		got := p.rec.wait(t, 20)
+		for i, g := range got {
+			if g != fmt.Sprintf("1000:m%02d", i) {
+				t.Fatalf("message %d = %s (all: %v)", i, g, got)
+			}
+		}
+		// Room 2000's pushes are numbered 1..20 in the packet seq field.
+		seqs := p.rec.seqs(20)
+		for i, s := range seqs {
+			if s != int32(i+1) {
+				t.Fatalf("room seqs %v", seqs)
+			}
+		}
+	}
+	// op 4 goes to logic and is answered.
+	if err := other.c.Send(ctx, []byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestEmbeddedJWTMode(t *testing.T) {
+	st := startStack(t, "-logic.jwt_secret", "s3cret")
+	_, err := client.Dial(context.Background(), client.Options{Addr: st.tcp,
+		Auth: codec.AuthBody{Mid: 1, RoomID: "live://1"}})
+	if err == nil {
+		t.Fatal("auth without a token succeeded in JWT mode")
+	}
+}
+
+func TestEmbeddedJWTModeAcceptsSignedToken(t *testing.T) {
+	st := startStack(t, "-logic.jwt_secret", "s3cret")
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"mid": 42, "exp": time.Now().Add(time.Minute).Unix()}).
+		SignedString([]byte("s3cret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := newRecorder()
+	c, err := client.Dial(context.Background(), client.Options{Addr: st.tcp, OnPush: rec.onPush,
+		Auth: codec.AuthBody{Key: "jwt", RoomID: "live://1", Accepts: []int32{1000}, Token: tok}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	st.post(t, "/goim/push/mids?operation=1000&mids=42", "to-42")
+	if got := rec.wait(t, 1); got[0] != "1000:to-42" {
+		t.Fatalf("got %v", got)
+	}
+}
+
+// Routes refreshed by heartbeats keep the gateway's real name, so key and mid
+// pushes still arrive after a refresh, and a replaced connection's close does
+// not delete its successor's route.
+func TestEmbeddedRoutesSurviveRefreshAndDuplicateKeys(t *testing.T) {
+	st := startStack(t, "-gateway.route_refresh", "100ms", "-gateway.tick_interval", "20ms")
+	ctx := context.Background()
+	dial := func(rec *recorder) *client.Conn {
+		c, err := client.Dial(ctx, client.Options{Addr: st.tcp, OnPush: rec.onPush,
+			Auth: codec.AuthBody{Mid: 9, Key: "dup", RoomID: "live://9", Accepts: []int32{1000}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	first := dial(newRecorder())
+	rec := newRecorder()
+	second := dial(rec)
+	<-first.Done() // the newer connection with the key wins
+	time.Sleep(300 * time.Millisecond)
+	if _, err := second.Heartbeat(ctx); err != nil { // refreshes the route
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	st.post(t, "/goim/push/keys?operation=1000&keys=dup", "k")
+	st.post(t, "/goim/push/mids?operation=1000&mids=9", "m")
+	if got := rec.wait(t, 2); got[0] != "1000:k" || got[1] != "1000:m" {
+		t.Fatalf("got %v", got)
+	}
+}
