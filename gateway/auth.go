@@ -79,6 +79,9 @@ func (s *Server) finishAuth(l *loop, job *authJob) {
 		}
 		s.joinRoom(sess, strings.Clone(room))
 	}
+	if res.RoomPinned && len(sess.rooms) > 0 {
+		sess.pinned = sess.rooms[0].ID()
+	}
 	sess.state = stateOpen
 	l.addSession(sess)
 	hb := res.Heartbeat

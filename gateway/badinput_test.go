@@ -101,6 +101,76 @@ func TestBadInputClosesOnlyTheOffender(t *testing.T) {
 	}
 }
 
+// A connection whose token pins a room may leave it and come back; naming any
+// other room in op 12 or op 18 closes it with bad_room_not_allowed (WebSocket:
+// 1008), and an unpinned connection moves freely.
+func TestPinnedRoomRefusesOtherRooms(t *testing.T) {
+	g := startGateway(t, nil, nil)
+	cases := []struct {
+		name   string
+		ws     bool
+		key    string
+		op     int32
+		room   string
+		closed bool
+	}{
+		{"tcp pinned change elsewhere", false, "pin-a", codec.OpChangeRoom, "live://2", true},
+		{"tcp pinned join elsewhere", false, "pin-b", codec.OpJoinRoom, "live://2", true},
+		{"ws pinned change elsewhere", true, "pin-c", codec.OpChangeRoom, "live://2", true},
+		{"ws pinned join elsewhere", true, "pin-d", codec.OpJoinRoom, "live://2", true},
+		{"tcp pinned leave all", false, "pin-e", codec.OpChangeRoom, "", false},
+		{"tcp pinned same room", false, "pin-f", codec.OpChangeRoom, "live://1", false},
+		{"tcp pinned join same room", false, "pin-g", codec.OpJoinRoom, "live://1", false},
+		{"tcp pinned leave room", false, "pin-h", codec.OpLeaveRoom, "live://1", false},
+		{"tcp unpinned change", false, "free-a", codec.OpChangeRoom, "live://2", false},
+		{"ws unpinned join", true, "free-b", codec.OpJoinRoom, "live://2", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before := testutil.ToFloat64(g.metrics.closes.WithLabelValues(reasonBadRoomPinned))
+			req := codec.AppendPacket(nil, 1, tc.op, 9, []byte(tc.room))
+			var c *rawConn
+			if tc.ws {
+				c = wsUpgrade(t, g.ws)
+				c.sendWS(codec.WSOpBinary, codec.AppendPacket(nil, 1, codec.OpAuth, 1, authBody(2, tc.key, "live://1")))
+				if op, _ := c.wsFrame(3 * time.Second); op != codec.WSOpBinary {
+					t.Fatal("no auth reply")
+				}
+				c.sendWS(codec.WSOpBinary, req)
+			} else {
+				c = dialRaw(t, g.tcp)
+				c.auth(2, tc.key, "live://1")
+				c.send(req)
+			}
+			if !tc.closed {
+				var p codec.Packet
+				if tc.ws {
+					_, payload := c.wsFrame(3 * time.Second)
+					p, _, _ = codec.Decode(payload, 4096)
+				} else {
+					p = c.packet(3 * time.Second)
+				}
+				if p.Op != codec.ReplyOp(tc.op) || p.Seq != 9 {
+					t.Fatalf("got op %d seq %d, want the op-%d reply", p.Op, p.Seq, codec.ReplyOp(tc.op))
+				}
+				return
+			}
+			rest := c.expectClosed(3 * time.Second)
+			if tc.ws {
+				if len(rest) < 4 || rest[0] != 0x88 || binary.BigEndian.Uint16(rest[2:4]) != codec.WSClosePolicyViolation {
+					t.Fatalf("want a 1008 close frame, got %x", rest)
+				}
+			}
+			waitFor(t, time.Second, "close counted", func() bool {
+				return testutil.ToFloat64(g.metrics.closes.WithLabelValues(reasonBadRoomPinned)) == before+1
+			})
+			if n := g.table.Room("live://2"); n != nil && n.Online() != 0 {
+				t.Fatalf("room live://2 has %d members", n.Online())
+			}
+		})
+	}
+}
+
 func clearFin(frame []byte) []byte {
 	frame[0] &^= 0x80
 	return frame

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"github.com/barrage/barrage/internal/freeport"
+	"strings"
 
 	"context"
 	"encoding/hex"
@@ -47,7 +48,9 @@ func (f *fakeLogic) Connect(ctx context.Context, req AuthRequest) (AuthResult, e
 	if a.RoomID != "" {
 		rooms = []string{a.RoomID}
 	}
-	return AuthResult{Mid: a.Mid, Key: a.Key, Rooms: rooms, Accepts: a.Accepts, Heartbeat: f.heartbeat}, nil
+	// Keys starting with "pin" stand for tokens that pin their room.
+	pinned := strings.HasPrefix(a.Key, "pin") && len(rooms) > 0
+	return AuthResult{Mid: a.Mid, Key: a.Key, Rooms: rooms, Accepts: a.Accepts, Heartbeat: f.heartbeat, RoomPinned: pinned}, nil
 }
 
 func (f *fakeLogic) Disconnect(ctx context.Context, mid int64, key string) error {

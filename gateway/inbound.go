@@ -119,6 +119,10 @@ func (s *Server) handlePacket(sess *session, p codec.Packet) gnet.Action {
 			s.badInput(sess, reasonBadRoom, "room id too long or not printable")
 			return gnet.Close
 		}
+		if !sess.mayEnter(p.Body) {
+			s.badInput(sess, reasonBadRoomPinned, "token pins the connection to room "+sess.pinned)
+			return gnet.Close
+		}
 		s.changeRoom(sess, p.Body)
 		s.echo(sess, p)
 	case codec.OpJoinRoom, codec.OpLeaveRoom:
@@ -127,6 +131,10 @@ func (s *Server) handlePacket(sess *session, p codec.Packet) gnet.Action {
 			return gnet.Close
 		}
 		if p.Op == codec.OpJoinRoom {
+			if !sess.mayEnter(p.Body) {
+				s.badInput(sess, reasonBadRoomPinned, "token pins the connection to room "+sess.pinned)
+				return gnet.Close
+			}
 			if sess.roomIndex(string(p.Body)) < 0 && len(sess.rooms) >= maxRoomsPerConn {
 				s.badInput(sess, reasonBadRoom, "too many rooms on one connection")
 				return gnet.Close
@@ -285,7 +293,7 @@ func (s *Server) badInput(sess *session, reason, detail string) {
 			code = codec.WSCloseTooBig
 		case reasonBadWSFragmented:
 			code = codec.WSCloseUnsupportedData
-		case reasonBadNotAuthed:
+		case reasonBadNotAuthed, reasonBadRoomPinned:
 			code = codec.WSClosePolicyViolation
 		}
 		sess.loop.out = codec.AppendWSClose(sess.loop.out, code, reason)

@@ -19,6 +19,9 @@ type AuthResult struct {
 	Rooms     []string // rooms to join; the first is the primary room (heartbeat counts, op 12)
 	Accepts   []int32  // push ops the client subscribes to
 	Heartbeat time.Duration
+	// RoomPinned limits the connection to Rooms[0]: op 12 or 18 naming any
+	// other room closes it (reason bad_room_not_allowed). Leaving is allowed.
+	RoomPinned bool
 }
 
 // Logic is what the gateway needs from the business side. Calls may block (they

@@ -25,6 +25,7 @@ const (
 	reasonBadReauth       = "bad_auth_twice"
 	reasonBadOpList       = "bad_op_list"
 	reasonBadRoom         = "bad_room"
+	reasonBadRoomPinned   = "bad_room_not_allowed"
 	reasonBadFlood        = "bad_inbound_flood"
 	reasonBadUpgrade      = "bad_ws_upgrade"
 	reasonBadWSUnmasked   = "bad_ws_unmasked"

@@ -34,6 +34,7 @@ type session struct {
 	ip    netip.Addr
 
 	rooms   []*shard.Room[*session] // rooms[0] is the primary room (op 12, heartbeat count)
+	pinned  string                  // the only room this connection may be in; "" = any (AuthResult.RoomPinned)
 	accepts []int32                 // push ops accepted for key pushes and broadcasts
 
 	heartbeat   int64 // heartbeat timeout in wheel ticks
@@ -56,6 +57,12 @@ type session struct {
 func (s *session) Key() string { return s.key }
 func (s *session) Mid() int64  { return s.mid }
 func (s *session) Lane() int   { return s.loop.idx }
+
+// mayEnter reports whether a pinned connection may enter room id ("" leaves
+// every room and is always allowed).
+func (s *session) mayEnter(id []byte) bool {
+	return s.pinned == "" || len(id) == 0 || string(id) == s.pinned
+}
 
 func (s *session) acceptsOp(op int32) bool {
 	for _, a := range s.accepts {

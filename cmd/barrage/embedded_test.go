@@ -248,6 +248,53 @@ func TestEmbeddedJWTModeAcceptsSignedToken(t *testing.T) {
 	}
 }
 
+// A token's room_id claim pins the connection: it may leave and come back,
+// but a change of room (op 12) or a join (op 18) elsewhere closes it, and
+// room pushes elsewhere never reach it.
+func TestEmbeddedJWTRoomPin(t *testing.T) {
+	st := startStack(t, "-logic.jwt_secret", "s3cret")
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"mid": 7, "room_id": "live://7"}).
+		SignedString([]byte("s3cret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	dial := func(rec *recorder) *client.Conn {
+		c, err := client.Dial(ctx, client.Options{Addr: st.tcp, OnPush: rec.onPush, Auth: codec.AuthBody{Token: tok}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	rec := newRecorder()
+	c := dial(rec)
+	for _, room := range []string{"", "live://7"} { // leave, then return: allowed
+		if err := c.ChangeRoom(ctx, room); err != nil {
+			t.Fatalf("ChangeRoom(%q): %v", room, err)
+		}
+	}
+	st.post(t, "/goim/push/room?operation=1000&type=live&room=7", "in-7")
+	if got := rec.wait(t, 1); got[0] != "1000:in-7" {
+		t.Fatalf("pinned room push: got %v", got)
+	}
+	for _, move := range []func(*client.Conn) error{
+		func(c *client.Conn) error { return c.ChangeRoom(ctx, "live://8") },
+		func(c *client.Conn) error { return c.JoinRoom(ctx, "live://8") },
+	} {
+		c := dial(newRecorder())
+		_ = move(c) // the gateway closes instead of answering
+		select {
+		case <-c.Done():
+		case <-time.After(5 * time.Second):
+			t.Fatal("a pinned connection was allowed into another room")
+		}
+	}
+	if got := st.get(t, "/goim/online/room?type=live&rooms=8"); got != `{"code":0,"message":"","data":{"8":0}}` {
+		t.Fatalf("room 8 online = %s, want 0", got)
+	}
+}
+
 // Routes refreshed by heartbeats keep the gateway's real name, so key and mid
 // pushes still arrive after a refresh, and a replaced connection's close does
 // not delete its successor's route.

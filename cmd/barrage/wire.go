@@ -23,7 +23,7 @@ func (g gatewayLogic) Connect(ctx context.Context, req gateway.AuthRequest) (gat
 	if err != nil {
 		return gateway.AuthResult{}, err
 	}
-	return gateway.AuthResult{Mid: r.Mid, Key: r.Key, Rooms: r.Rooms, Accepts: r.Accepts, Heartbeat: r.Heartbeat}, nil
+	return gateway.AuthResult{Mid: r.Mid, Key: r.Key, Rooms: r.Rooms, Accepts: r.Accepts, Heartbeat: r.Heartbeat, RoomPinned: r.RoomPinned}, nil
 }
 
 func (g gatewayLogic) Disconnect(ctx context.Context, mid int64, key string) error {

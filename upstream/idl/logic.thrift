@@ -36,6 +36,7 @@ struct ConnectResp {
     3: list<string> rooms      // full room ids to join ("live://1000"), may be empty
     4: list<i32> accepts       // ops the connection subscribes to
     5: i64 heartbeat_ms        // close the connection after this long without a heartbeat
+    6: bool room_pinned        // the token pins the connection to rooms: the gateway refuses op 12/18 to any other room
 }
 
 struct DisconnectReq {

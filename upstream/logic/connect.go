@@ -47,13 +47,8 @@ func (l *Logic) Connect(ctx context.Context, server, remoteAddr string, body []b
 	if err := l.router.Add(ctx, mid, key, server); err != nil {
 		return ConnectReply{}, fmt.Errorf("logic: connect mid %d key %q on %q: record route: %w", mid, key, server, err)
 	}
-	if lockedRoom != "" {
-		l.roomLocks.Store(key, roomLock{room: lockedRoom, server: server})
-	} else {
-		l.roomLocks.Delete(key) // a reused key must not inherit an earlier token's pin
-	}
 	l.log.DebugContext(ctx, "connect", "mid", mid, "key", key, "server", server, "remote", remoteAddr, "rooms", rooms, "platform", auth.Platform)
-	return ConnectReply{Mid: mid, Key: key, Rooms: rooms, Accepts: auth.Accepts, Heartbeat: l.cfg.Heartbeat}, nil
+	return ConnectReply{Mid: mid, Key: key, Rooms: rooms, Accepts: auth.Accepts, Heartbeat: l.cfg.Heartbeat, RoomPinned: lockedRoom != ""}, nil
 }
 
 // verifyToken checks the auth body's JWT and returns the authoritative mid and
@@ -91,27 +86,8 @@ func (l *Logic) verifyToken(auth codec.AuthBody) (mid int64, room string, err er
 	return mid, room, nil
 }
 
-// AllowRoom is the hook for a change of room (op 12) or a join (op 18): it
-// refuses rooms other than the one the connection's token pins it to. A
-// connection without a room_id claim may join any room. Leaving (room "") is
-// always allowed.
-func (l *Logic) AllowRoom(ctx context.Context, mid int64, key, room string) error {
-	v, ok := l.roomLocks.Load(key)
-	if !ok || room == "" || room == v.(roomLock).room {
-		return nil
-	}
-	return reject(ErrRoomNotAllowed, fmt.Sprintf("mid %d key %q asked for room %q, token allows %q", mid, key, room, v.(roomLock).room), nil)
-}
-
-// roomLock pins a key to a room; server tells a late Disconnect from an old
-// gateway apart from the connection that holds the key now.
-type roomLock struct{ room, server string }
-
 // Disconnect forgets a closed connection's route.
 func (l *Logic) Disconnect(ctx context.Context, mid int64, key, server string) error {
-	if v, ok := l.roomLocks.Load(key); ok && v.(roomLock).server == server {
-		l.roomLocks.CompareAndDelete(key, v)
-	}
 	if err := l.router.Remove(ctx, mid, key, server); err != nil {
 		return fmt.Errorf("logic: disconnect mid %d key %q on %q: %w", mid, key, server, err)
 	}

@@ -3,7 +3,6 @@ package logic
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -41,6 +40,9 @@ type ConnectReply struct {
 	Rooms     []string      // full room ids to join ("live://1000"); empty = none
 	Accepts   []int32       // ops the connection subscribes to, as sent
 	Heartbeat time.Duration // close the connection after this long without a heartbeat
+	// RoomPinned means the token's room_id claim pins the connection to Rooms:
+	// the gateway refuses a change (op 12) or join (op 18) to any other room.
+	RoomPinned bool
 }
 
 // Logic is the business entry: authentication, routing and the push API. It is
@@ -58,12 +60,6 @@ type Logic struct {
 
 	secret []byte      // nil in development mode
 	jwt    *jwt.Parser // nil in development mode
-
-	// roomLocks holds key -> roomLock for connections whose token carries a room_id
-	// claim, so AllowRoom can refuse a change of room. It lives in this process
-	// only: in distributed mode a change of room must reach the logic instance
-	// that saw the Connect, or the gateway must enforce the pinned room itself.
-	roomLocks sync.Map
 }
 
 // New builds a Logic. A nil router gets a MemoryRouter, a nil handler a

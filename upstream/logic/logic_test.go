@@ -199,40 +199,37 @@ func TestConnectRejectsEmptyServer(t *testing.T) {
 	}
 }
 
-func TestAllowRoom(t *testing.T) {
+func TestConnectReportsTokenRoomPin(t *testing.T) {
 	l := New(Config{JWTSecret: testSecret}, nil, nil, nil, nil, quietLog())
 	ctx := context.Background()
-	tok := sign(t, jwt.SigningMethodHS256, []byte(testSecret), jwt.MapClaims{"mid": 1, "room_id": "live://7"})
-	if _, err := l.Connect(ctx, "gw-1", "", authBody(t, codec.AuthBody{Key: "pinned", Token: tok})); err != nil {
-		t.Fatal(err)
-	}
-	free := sign(t, jwt.SigningMethodHS256, []byte(testSecret), jwt.MapClaims{"mid": 2})
-	if _, err := l.Connect(ctx, "gw-1", "", authBody(t, codec.AuthBody{Key: "free", Token: free})); err != nil {
-		t.Fatal(err)
-	}
 	tests := []struct {
-		key, room string
-		allowed   bool
+		name     string
+		claims   jwt.MapClaims
+		bodyRoom string
+		rooms    []string
+		pinned   bool
 	}{
-		{"pinned", "live://7", true},
-		{"pinned", "", true},
-		{"pinned", "live://8", false},
-		{"free", "live://8", true},
+		{"claim pins", jwt.MapClaims{"mid": 1, "room_id": "live://7"}, "", []string{"live://7"}, true},
+		{"claim and same body room", jwt.MapClaims{"mid": 1, "room_id": "live://7"}, "live://7", []string{"live://7"}, true},
+		{"no claim, body room", jwt.MapClaims{"mid": 2}, "live://8", []string{"live://8"}, false},
+		{"no claim, no room", jwt.MapClaims{"mid": 3}, "", nil, false},
+		{"empty claim", jwt.MapClaims{"mid": 4, "room_id": ""}, "live://9", []string{"live://9"}, false},
 	}
 	for _, tc := range tests {
-		err := l.AllowRoom(ctx, 1, tc.key, tc.room)
-		if tc.allowed != (err == nil) || (err != nil && !errors.Is(err, ErrRoomNotAllowed)) {
-			t.Errorf("AllowRoom(%q, %q) = %v, want allowed=%v", tc.key, tc.room, err, tc.allowed)
+		tok := sign(t, jwt.SigningMethodHS256, []byte(testSecret), tc.claims)
+		rep, err := l.Connect(ctx, "gw-1", "", authBody(t, codec.AuthBody{RoomID: tc.bodyRoom, Token: tok}))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if rep.RoomPinned != tc.pinned || !slices.Equal(rep.Rooms, tc.rooms) {
+			t.Errorf("%s: rooms %q pinned %v, want %q pinned %v", tc.name, rep.Rooms, rep.RoomPinned, tc.rooms, tc.pinned)
 		}
 	}
-	// A late disconnect from another gateway keeps the pin; the real one drops it.
-	l.Disconnect(ctx, 1, "pinned", "gw-old")
-	if l.AllowRoom(ctx, 1, "pinned", "live://8") == nil {
-		t.Fatal("pin dropped by a disconnect from another gateway")
-	}
-	l.Disconnect(ctx, 1, "pinned", "gw-1")
-	if err := l.AllowRoom(ctx, 1, "pinned", "live://8"); err != nil {
-		t.Fatalf("pin kept after disconnect: %v", err)
+	// Development mode trusts the body and pins nothing.
+	dev := New(Config{}, nil, nil, nil, nil, quietLog())
+	rep, err := dev.Connect(ctx, "gw-1", "", authBody(t, codec.AuthBody{Mid: 5, RoomID: "live://1"}))
+	if err != nil || rep.RoomPinned {
+		t.Fatalf("development mode: pinned %v, err %v", rep.RoomPinned, err)
 	}
 }
 

@@ -72,6 +72,7 @@ func (h *logicHandler) Connect(ctx context.Context, req *logicrpc.ConnectReq) (*
 		Rooms:       rep.Rooms,
 		Accepts:     rep.Accepts,
 		HeartbeatMs: rep.Heartbeat.Milliseconds(),
+		RoomPinned:  rep.RoomPinned,
 	}, nil
 }
 
@@ -131,11 +132,12 @@ func (c *LogicClient) Connect(ctx context.Context, server, remoteAddr string, bo
 		return logic.ConnectReply{}, callError("logic", "Connect", errEmptyReply)
 	}
 	return logic.ConnectReply{
-		Mid:       r.Mid,
-		Key:       r.Key,
-		Rooms:     nilIfEmpty(r.Rooms),
-		Accepts:   nilIfEmpty(r.Accepts),
-		Heartbeat: time.Duration(r.HeartbeatMs) * time.Millisecond,
+		Mid:        r.Mid,
+		Key:        r.Key,
+		Rooms:      nilIfEmpty(r.Rooms),
+		Accepts:    nilIfEmpty(r.Accepts),
+		Heartbeat:  time.Duration(r.HeartbeatMs) * time.Millisecond,
+		RoomPinned: r.RoomPinned,
 	}, nil
 }
 

@@ -27,7 +27,7 @@ func newLogicPair(t *testing.T, core LogicCore) (*Server, *LogicClient) {
 func TestLogicRoundTrip(t *testing.T) {
 	core := &fakeCore{answers: answers{
 		connect: logic.ConnectReply{Mid: 1 << 60, Key: "k-1", Rooms: []string{"live://1000", "live://2"},
-			Accepts: []int32{1000, 1001}, Heartbeat: 4*time.Minute + 1500*time.Millisecond},
+			Accepts: []int32{1000, 1001}, Heartbeat: 4*time.Minute + 1500*time.Millisecond, RoomPinned: true},
 		global: map[string]int32{"live://1000": 7, "live://2": 1},
 	}}
 	_, c := newLogicPair(t, core)

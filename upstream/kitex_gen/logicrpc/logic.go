@@ -60,6 +60,7 @@ type ConnectResp struct {
 	Rooms       []string `thrift:"rooms,3" frugal:"3,default,list<string>" json:"rooms"`
 	Accepts     []int32  `thrift:"accepts,4" frugal:"4,default,list<i32>" json:"accepts"`
 	HeartbeatMs int64    `thrift:"heartbeat_ms,5" frugal:"5,default,i64" json:"heartbeat_ms"`
+	RoomPinned  bool     `thrift:"room_pinned,6" frugal:"6,default,bool" json:"room_pinned"`
 }
 
 func NewConnectResp() *ConnectResp {
@@ -88,6 +89,10 @@ func (p *ConnectResp) GetAccepts() (v []int32) {
 func (p *ConnectResp) GetHeartbeatMs() (v int64) {
 	return p.HeartbeatMs
 }
+
+func (p *ConnectResp) GetRoomPinned() (v bool) {
+	return p.RoomPinned
+}
 func (p *ConnectResp) SetMid(val int64) {
 	p.Mid = val
 }
@@ -103,6 +108,9 @@ func (p *ConnectResp) SetAccepts(val []int32) {
 func (p *ConnectResp) SetHeartbeatMs(val int64) {
 	p.HeartbeatMs = val
 }
+func (p *ConnectResp) SetRoomPinned(val bool) {
+	p.RoomPinned = val
+}
 
 func (p *ConnectResp) String() string {
 	if p == nil {
@@ -117,6 +125,7 @@ var fieldIDToName_ConnectResp = map[int16]string{
 	3: "rooms",
 	4: "accepts",
 	5: "heartbeat_ms",
+	6: "room_pinned",
 }
 
 type DisconnectReq struct {
