@@ -62,7 +62,7 @@ func (f *fakeLogic) Disconnect(ctx context.Context, mid int64, key string) error
 
 func (f *fakeLogic) Heartbeat(ctx context.Context, mid int64, key string) error { return nil }
 
-func (f *fakeLogic) RenewOnline(ctx context.Context, server string, rooms map[string]int32, conns int64) (map[string]int32, error) {
+func (f *fakeLogic) RenewOnline(ctx context.Context, server string, counts OnlineCounts) (map[string]int32, error) {
 	return f.global, nil
 }
 

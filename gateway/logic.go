@@ -37,8 +37,15 @@ type Logic interface {
 	Heartbeat(ctx context.Context, mid int64, key string) error
 	// Receive forwards a client's op-4 message to the business service.
 	Receive(ctx context.Context, mid int64, key string, op int32, body []byte) error
-	// RenewOnline reports this gateway's room counts every Config.OnlineRenew
-	// and returns the counts over all gateways, which heartbeat replies then
+	// RenewOnline reports this gateway's counts every Config.OnlineRenew and
+	// returns the room counts over all gateways, which heartbeat replies then
 	// carry. A nil map means this gateway's own counts are the global ones.
-	RenewOnline(ctx context.Context, server string, rooms map[string]int32, conns int64) (map[string]int32, error)
+	RenewOnline(ctx context.Context, server string, counts OnlineCounts) (map[string]int32, error)
+}
+
+// OnlineCounts is what a gateway reports about itself in RenewOnline.
+type OnlineCounts struct {
+	Rooms map[string]int32 // members per room on this gateway
+	Conns int64            // authenticated connections
+	IPs   int64            // distinct client IPs among them
 }

@@ -222,6 +222,7 @@ func (l *loop) expire(s *session) {
 func (l *loop) addSession(s *session) {
 	s.loopPos = int32(len(l.sessions))
 	l.sessions = append(l.sessions, s)
+	l.srv.ips.add(s.ip)
 }
 
 func (l *loop) removeSession(s *session) {
@@ -235,4 +236,5 @@ func (l *loop) removeSession(s *session) {
 	l.sessions[last] = nil
 	l.sessions = l.sessions[:last]
 	s.loopPos = -1
+	l.srv.ips.remove(s.ip)
 }

@@ -37,6 +37,7 @@ type Server struct {
 
 	stopping    atomic.Bool                      // set by Stop: loops may no longer run what is posted
 	globalRooms atomic.Pointer[map[string]int32] // room counts over all gateways, from RenewOnline
+	ips         ipCounter                        // distinct client IPs of authenticated connections
 
 	loopsMu sync.Mutex
 	loops   atomic.Pointer[[]*loop] // copy-on-write: read without a lock by pushes

@@ -290,6 +290,14 @@ func TestDistributedPushesAcrossTwoGateways(t *testing.T) {
 	if err != nil || rooms["1000"] != 3 {
 		t.Fatalf("kitex online room %v %v", rooms, err)
 	}
+	// Distinct client IPs are counted per gateway and summed, as goim does: the
+	// one loopback address holds connections on both gateways, so it counts twice.
+	if got := h.get(t, "/goim/online/total"); got != `{"code":0,"message":"","data":{"conn_count":3,"ip_count":2}}` {
+		t.Fatalf("online total = %s", got)
+	}
+	if conns, ips, err := pc.OnlineTotal(context.Background()); err != nil || conns != 3 || ips != 2 {
+		t.Fatalf("kitex online total = %d conns %d ips, %v", conns, ips, err)
+	}
 }
 
 func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {

@@ -34,8 +34,8 @@ func (g gatewayLogic) Heartbeat(ctx context.Context, mid int64, key string) erro
 	return g.l.Heartbeat(ctx, mid, key, g.server)
 }
 
-func (g gatewayLogic) RenewOnline(ctx context.Context, server string, rooms map[string]int32, conns int64) (map[string]int32, error) {
-	return g.l.RenewOnline(ctx, server, logic.Online{Rooms: rooms, Conns: conns})
+func (g gatewayLogic) RenewOnline(ctx context.Context, server string, counts gateway.OnlineCounts) (map[string]int32, error) {
+	return g.l.RenewOnline(ctx, server, logic.Online{Rooms: counts.Rooms, Conns: counts.Conns, IPs: counts.IPs})
 }
 
 func (g gatewayLogic) Receive(ctx context.Context, mid int64, key string, op int32, body []byte) error {
