@@ -47,8 +47,6 @@ func WSCloseCode(err error) uint16 {
 	switch {
 	case errors.Is(err, ErrWSTooLarge), errors.Is(err, ErrPackLenTooLarge):
 		return WSCloseTooBig
-	case errors.Is(err, ErrWSFragmented):
-		return WSCloseUnsupportedData
 	default:
 		return WSCloseProtocolError
 	}

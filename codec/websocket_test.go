@@ -312,7 +312,7 @@ func TestWSCloseCode(t *testing.T) {
 		{codec.ErrWSTooLarge, codec.WSCloseTooBig},
 		{codec.ErrPackLenTooLarge, codec.WSCloseTooBig},
 		{fmt.Errorf("conn 7: %w", codec.ErrWSTooLarge), codec.WSCloseTooBig},
-		{codec.ErrWSFragmented, codec.WSCloseUnsupportedData},
+		{codec.ErrWSFragmented, codec.WSCloseProtocolError},
 		{codec.ErrWSUnmasked, codec.WSCloseProtocolError},
 		{codec.ErrWSMasked, codec.WSCloseProtocolError},
 		{codec.ErrWSReserved, codec.WSCloseProtocolError},

@@ -291,8 +291,6 @@ func (s *Server) badInput(sess *session, reason, detail string) {
 		switch reason {
 		case reasonBadWSTooLarge, reasonBadPackLenLarge:
 			code = codec.WSCloseTooBig
-		case reasonBadWSFragmented:
-			code = codec.WSCloseUnsupportedData
 		case reasonBadNotAuthed, reasonBadRoomPinned:
 			code = codec.WSClosePolicyViolation
 		}

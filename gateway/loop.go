@@ -28,6 +28,8 @@ type loop struct {
 	dirty    []*session // sessions with pending frames, flushed at the end of a drain
 	scratch  []*session // room members copied out of the shard table
 	out      []byte     // replies being encoded for one connection
+
+	frags map[*session][]byte // WebSocket messages whose fragments are still arriving
 }
 
 type itemKind uint8
@@ -54,7 +56,7 @@ type item struct {
 }
 
 func newLoop(srv *Server, idx int, el gnet.EventLoop, nowTick int64) *loop {
-	l := &loop{idx: idx, el: el, srv: srv, wheel: newWheel(4096)}
+	l := &loop{idx: idx, el: el, srv: srv, wheel: newWheel(4096), frags: make(map[*session][]byte)}
 	l.wheel.now = nowTick
 	l.drainFn = func(context.Context) error { l.drain(); return nil }
 	return l

@@ -253,6 +253,9 @@ func (s *Server) OnClose(c gnet.Conn, err error) gnet.Action {
 	sess.state = stateClosed
 	l := sess.loop
 	l.wheel.remove(sess)
+	if sess.ws {
+		delete(l.frags, sess)
+	}
 	s.metrics.closed(sess.ws)
 	if !wasOpen {
 		return gnet.None

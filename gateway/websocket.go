@@ -97,16 +97,8 @@ func (s *Server) readFrames(sess *session) gnet.Action {
 		payload := frame[f.PayloadStart:]
 		codec.Unmask(payload, f.Mask)
 		switch f.Opcode {
-		case codec.WSOpBinary, codec.WSOpText:
-			if !f.Fin {
-				s.badInput(sess, reasonBadWSFragmented, codec.ErrWSFragmented.Error())
-				act = gnet.Close
-				break
-			}
-			act = s.framePackets(sess, payload)
-		case codec.WSOpContinuation:
-			s.badInput(sess, reasonBadWSFragmented, codec.ErrWSFragmented.Error())
-			act = gnet.Close
+		case codec.WSOpBinary, codec.WSOpText, codec.WSOpContinuation:
+			act = s.dataFrame(sess, f, payload, maxPayload)
 		case codec.WSOpPing:
 			sess.loop.out = codec.AppendWSFrame(sess.loop.out, codec.WSOpPong, payload)
 		case codec.WSOpPong:
@@ -124,6 +116,43 @@ func (s *Server) readFrames(sess *session) gnet.Action {
 	}
 	_, _ = c.Discard(used)
 	return act
+}
+
+var (
+	errWSStrayContinuation = errors.New("continuation frame with no fragmented message in progress")
+	errWSInterleaved       = errors.New("new data frame before the fragmented message ended")
+	errWSMessageTooLarge   = errors.New("fragmented message exceeds the frame limit")
+)
+
+// dataFrame handles a binary, text or continuation frame. An unfragmented
+// frame (the common case) is decoded in place; the fragments of a message
+// (RFC 6455 5.4) are copied into a per-loop buffer kept only until the last
+// one arrives, so they cost nothing on connections that never fragment.
+// Control frames may come between fragments and are answered at once.
+func (s *Server) dataFrame(sess *session, f codec.WSFrame, payload []byte, maxPayload int) gnet.Action {
+	l := sess.loop
+	held, fragmenting := l.frags[sess]
+	switch {
+	case f.Opcode == codec.WSOpContinuation && !fragmenting:
+		s.badInput(sess, reasonBadWSFragmented, errWSStrayContinuation.Error())
+		return gnet.Close
+	case f.Opcode != codec.WSOpContinuation && fragmenting:
+		s.badInput(sess, reasonBadWSFragmented, errWSInterleaved.Error())
+		return gnet.Close
+	case f.Fin && !fragmenting:
+		return s.framePackets(sess, payload)
+	}
+	if len(held)+len(payload) > maxPayload {
+		s.badInput(sess, reasonBadWSTooLarge, errWSMessageTooLarge.Error())
+		return gnet.Close
+	}
+	held = append(held, payload...)
+	if !f.Fin {
+		l.frags[sess] = held
+		return gnet.None
+	}
+	delete(l.frags, sess)
+	return s.framePackets(sess, held)
 }
 
 func (s *Server) framePackets(sess *session, payload []byte) gnet.Action {

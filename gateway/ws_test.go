@@ -113,3 +113,71 @@ func TestWebSocketBatchOfTwo(t *testing.T) {
 		t.Fatalf("batched frame %x\nwant %x", batch, want)
 	}
 }
+
+// wsFragments splits payload into n masked frames: the first with op, the rest
+// continuations, FIN on the last (RFC 6455 5.4).
+func wsFragments(op byte, payload []byte, n int) []byte {
+	var out []byte
+	step := (len(payload) + n - 1) / n
+	for i := 0; i < n; i++ {
+		part := payload[min(i*step, len(payload)):min((i+1)*step, len(payload))]
+		fop := byte(codec.WSOpContinuation)
+		if i == 0 {
+			fop = op
+		}
+		f := codec.AppendWSClientFrame(nil, fop, part, testMask)
+		if i < n-1 {
+			f = clearFin(f)
+		}
+		out = append(out, f...)
+	}
+	return out
+}
+
+// Fragmented messages are reassembled: an auth split in three, a heartbeat
+// split around a ping (control frames may be interleaved), each fragment sent
+// in its own write so the gateway sees them in separate reads.
+func TestWebSocketFragmentedMessages(t *testing.T) {
+	g := startGateway(t, nil, nil)
+	c := wsUpgrade(t, g.ws)
+	auth := codec.AppendPacket(nil, 1, codec.OpAuth, 1, authBody(1, "frag", "live://1000"))
+	for _, b := range splitFrames(wsFragments(codec.WSOpBinary, auth, 3)) {
+		c.send(b)
+		time.Sleep(5 * time.Millisecond)
+	}
+	if op, p := c.wsFrame(3 * time.Second); op != codec.WSOpBinary || len(p) != 16 {
+		t.Fatalf("auth reply op %x len %d", op, len(p))
+	}
+	hb := splitFrames(wsFragments(codec.WSOpBinary, codec.AppendPacket(nil, 1, codec.OpHeartbeat, 7, nil), 2))
+	c.send(hb[0])
+	c.sendWS(codec.WSOpPing, []byte("p"))
+	if op, p := c.wsFrame(3 * time.Second); op != codec.WSOpPong || string(p) != "p" {
+		t.Fatalf("pong between fragments: op %x payload %q", op, p)
+	}
+	c.send(hb[1])
+	op, p := c.wsFrame(3 * time.Second)
+	pkt, _, err := codec.Decode(p, 4096)
+	if op != codec.WSOpBinary || err != nil || pkt.Op != codec.OpHeartbeatReply || pkt.Seq != 7 {
+		t.Fatalf("heartbeat reply op %x packet %+v err %v", op, pkt, err)
+	}
+	// A whole frame after a reassembled message is handled normally.
+	c.sendWS(codec.WSOpBinary, codec.AppendPacket(nil, 1, codec.OpHeartbeat, 8, nil))
+	_, p = c.wsFrame(3 * time.Second)
+	if pkt, _, _ := codec.Decode(p, 4096); pkt.Seq != 8 {
+		t.Fatalf("heartbeat after fragments: seq %d", pkt.Seq)
+	}
+}
+
+// splitFrames cuts concatenated client frames apart.
+func splitFrames(b []byte) [][]byte {
+	var out [][]byte
+	for len(b) > 0 {
+		f, err := codec.DecodeWSFrame(b, 1<<20, true)
+		if err != nil || f.Total == 0 {
+			panic("splitFrames: bad input")
+		}
+		out = append(out, b[:f.Total])
+		b = b[f.Total:]
+	}
+	return out
+}
