@@ -63,6 +63,7 @@ func Dial(ctx context.Context, o Options) (*Conn, error) {
 	d := net.Dialer{Timeout: o.DialTimeout}
 	if o.LocalIP != "" {
 		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(o.LocalIP)}
+		d.Control = bindNoPort
 	}
 	nc, err := d.DialContext(ctx, "tcp", o.Addr)
 	if err != nil {

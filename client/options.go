@@ -36,7 +36,9 @@ type Options struct {
 	Path string
 	// LocalIP is the source address to dial from, e.g. "127.0.0.2", so that a load
 	// generator can spread connections over several addresses. Default: chosen by
-	// the kernel.
+	// the kernel. On Linux the socket gets IP_BIND_ADDRESS_NO_PORT, so the local
+	// port is chosen per destination at connect time and loopback ports left in
+	// TIME_WAIT by an earlier run are reused.
 	LocalIP string
 	// Auth is sent as the JSON body of op 7.
 	Auth codec.AuthBody
