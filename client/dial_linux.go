@@ -1,6 +1,9 @@
 package client
 
-import "syscall"
+import (
+	"errors"
+	"syscall"
+)
 
 // ipBindAddressNoPort is IP_BIND_ADDRESS_NO_PORT from linux/in.h (Linux 4.2+).
 const ipBindAddressNoPort = 24
@@ -20,6 +23,9 @@ func bindNoPort(_, _ string, rc syscall.RawConn) error {
 	})
 	if err != nil {
 		return err
+	}
+	if errors.Is(serr, syscall.ENOPROTOOPT) {
+		return nil // kernel before 4.2: the option is an optimisation, dial without it
 	}
 	return serr
 }

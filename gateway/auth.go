@@ -61,8 +61,15 @@ func (s *Server) finishAuth(l *loop, job *authJob) {
 		s.closeSession(sess, reasonAuthRejected, codec.WSClosePolicyViolation)
 		return
 	}
-	s.metrics.auth("ok")
 	res := job.res
+	if res.RoomPinned && (len(res.Rooms) == 0 || !validRoom([]byte(res.Rooms[0]))) {
+		// A pin that cannot be applied must not turn into "any room".
+		s.metrics.auth("rejected")
+		s.log.Warn("auth pins a missing or invalid room; connection refused", "key", res.Key, "rooms", res.Rooms)
+		s.closeSession(sess, reasonAuthRejected, codec.WSClosePolicyViolation)
+		return
+	}
+	s.metrics.auth("ok")
 	sess.mid, sess.key = res.Mid, res.Key
 	sess.accepts = append(sess.accepts[:0], res.Accepts[:min(len(res.Accepts), maxAccepts)]...)
 	if old, replaced := s.table.Put(sess); replaced && old != sess {
@@ -79,8 +86,8 @@ func (s *Server) finishAuth(l *loop, job *authJob) {
 		}
 		s.joinRoom(sess, strings.Clone(room))
 	}
-	if res.RoomPinned && len(sess.rooms) > 0 {
-		sess.pinned = sess.rooms[0].ID()
+	if res.RoomPinned {
+		sess.pinned = strings.Clone(res.Rooms[0])
 	}
 	sess.state = stateOpen
 	l.addSession(sess)

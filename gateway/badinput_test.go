@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -105,46 +106,63 @@ func TestBadInputClosesOnlyTheOffender(t *testing.T) {
 
 // A connection whose token pins a room may leave it and come back; naming any
 // other room in op 12 or op 18 closes it with bad_room_not_allowed (WebSocket:
-// 1008), and an unpinned connection moves freely.
+// 1008), and an unpinned connection moves freely. Each case authenticates into
+// its own room R and sends its requests in order; "R" stands for that room.
 func TestPinnedRoomRefusesOtherRooms(t *testing.T) {
 	g := startGateway(t, nil, nil)
-	cases := []struct {
-		name   string
-		ws     bool
-		key    string
-		op     int32
-		room   string
-		closed bool
-	}{
-		{"tcp pinned change elsewhere", false, "pin-a", codec.OpChangeRoom, "live://2", true},
-		{"tcp pinned join elsewhere", false, "pin-b", codec.OpJoinRoom, "live://2", true},
-		{"ws pinned change elsewhere", true, "pin-c", codec.OpChangeRoom, "live://2", true},
-		{"ws pinned join elsewhere", true, "pin-d", codec.OpJoinRoom, "live://2", true},
-		{"tcp pinned leave all", false, "pin-e", codec.OpChangeRoom, "", false},
-		{"tcp pinned same room", false, "pin-f", codec.OpChangeRoom, "live://1", false},
-		{"tcp pinned join same room", false, "pin-g", codec.OpJoinRoom, "live://1", false},
-		{"tcp pinned leave room", false, "pin-h", codec.OpLeaveRoom, "live://1", false},
-		{"tcp unpinned change", false, "free-a", codec.OpChangeRoom, "live://2", false},
-		{"ws unpinned join", true, "free-b", codec.OpJoinRoom, "live://2", false},
+	type req struct {
+		op   int32
+		room string
 	}
-	for _, tc := range cases {
+	cases := []struct {
+		name    string
+		ws      bool
+		key     string
+		reqs    []req
+		closed  bool
+		inR     int32 // members of R afterwards, when not closed
+		inOther int32 // members of live://2 afterwards, when not closed
+	}{
+		{"tcp pinned change elsewhere", false, "pin-a", []req{{codec.OpChangeRoom, "live://2"}}, true, 0, 0},
+		{"tcp pinned join elsewhere", false, "pin-b", []req{{codec.OpJoinRoom, "live://2"}}, true, 0, 0},
+		{"ws pinned change elsewhere", true, "pin-c", []req{{codec.OpChangeRoom, "live://2"}}, true, 0, 0},
+		{"ws pinned join elsewhere", true, "pin-d", []req{{codec.OpJoinRoom, "live://2"}}, true, 0, 0},
+		{"tcp pinned leave all", false, "pin-e", []req{{codec.OpChangeRoom, ""}}, false, 0, 0},
+		{"tcp pinned leave then rejoin", false, "pin-f", []req{{codec.OpChangeRoom, ""}, {codec.OpChangeRoom, "R"}}, false, 1, 0},
+		{"tcp pinned leave, rejoin with op 18", false, "pin-g", []req{{codec.OpLeaveRoom, "R"}, {codec.OpJoinRoom, "R"}}, false, 1, 0},
+		{"tcp pinned leave then go elsewhere", false, "pin-h", []req{{codec.OpChangeRoom, ""}, {codec.OpChangeRoom, "live://2"}}, true, 0, 0},
+		{"tcp unpinned change", false, "free-a", []req{{codec.OpChangeRoom, "live://2"}}, false, 0, 1},
+		{"ws unpinned join", true, "free-b", []req{{codec.OpJoinRoom, "live://2"}}, false, 1, 1},
+	}
+	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			room := fmt.Sprintf("live://pin-%d", i)
 			before := testutil.ToFloat64(g.metrics.closes.WithLabelValues(reasonBadRoomPinned))
-			req := codec.AppendPacket(nil, 1, tc.op, 9, []byte(tc.room))
 			var c *rawConn
 			if tc.ws {
 				c = wsUpgrade(t, g.ws)
-				c.sendWS(codec.WSOpBinary, codec.AppendPacket(nil, 1, codec.OpAuth, 1, authBody(2, tc.key, "live://1")))
+				c.sendWS(codec.WSOpBinary, codec.AppendPacket(nil, 1, codec.OpAuth, 1, authBody(2, tc.key, room)))
 				if op, _ := c.wsFrame(3 * time.Second); op != codec.WSOpBinary {
 					t.Fatal("no auth reply")
 				}
-				c.sendWS(codec.WSOpBinary, req)
 			} else {
 				c = dialRaw(t, g.tcp)
-				c.auth(2, tc.key, "live://1")
-				c.send(req)
+				c.auth(2, tc.key, room)
 			}
-			if !tc.closed {
+			for j, r := range tc.reqs {
+				target := r.room
+				if target == "R" {
+					target = room
+				}
+				pkt := codec.AppendPacket(nil, 1, r.op, int32(10+j), []byte(target))
+				if tc.ws {
+					c.sendWS(codec.WSOpBinary, pkt)
+				} else {
+					c.send(pkt)
+				}
+				if tc.closed && j == len(tc.reqs)-1 {
+					break // the last request is the refused one
+				}
 				var p codec.Packet
 				if tc.ws {
 					_, payload := c.wsFrame(3 * time.Second)
@@ -152,8 +170,22 @@ func TestPinnedRoomRefusesOtherRooms(t *testing.T) {
 				} else {
 					p = c.packet(3 * time.Second)
 				}
-				if p.Op != codec.ReplyOp(tc.op) || p.Seq != 9 {
-					t.Fatalf("got op %d seq %d, want the op-%d reply", p.Op, p.Seq, codec.ReplyOp(tc.op))
+				if p.Op != codec.ReplyOp(r.op) || p.Seq != int32(10+j) {
+					t.Fatalf("request %d: got op %d seq %d, want the op-%d reply", j, p.Op, p.Seq, codec.ReplyOp(r.op))
+				}
+			}
+			online := func(id string) int32 {
+				if r := g.table.Room(id); r != nil {
+					return r.Online()
+				}
+				return 0
+			}
+			if !tc.closed {
+				if got := online(room); got != tc.inR {
+					t.Fatalf("%s has %d members, want %d", room, got, tc.inR)
+				}
+				if got := online("live://2"); got != tc.inOther {
+					t.Fatalf("live://2 has %d members, want %d", got, tc.inOther)
 				}
 				return
 			}
@@ -166,9 +198,23 @@ func TestPinnedRoomRefusesOtherRooms(t *testing.T) {
 			waitFor(t, time.Second, "close counted", func() bool {
 				return testutil.ToFloat64(g.metrics.closes.WithLabelValues(reasonBadRoomPinned)) == before+1
 			})
-			if n := g.table.Room("live://2"); n != nil && n.Online() != 0 {
-				t.Fatalf("room live://2 has %d members", n.Online())
-			}
+		})
+	}
+}
+
+// A logic that pins a room the gateway cannot join (invalid id, or no room at
+// all) must not leave the connection free to roam: the auth is refused.
+func TestPinnedInvalidRoomRefusesAuth(t *testing.T) {
+	g := startGateway(t, nil, nil)
+	for _, room := range []string{"live://a b", ""} {
+		before := testutil.ToFloat64(g.metrics.closes.WithLabelValues(reasonAuthRejected))
+		c := dialRaw(t, g.tcp)
+		c.send(codec.AppendPacket(nil, 1, codec.OpAuth, 1, authBody(3, "pin-bad", room)))
+		if rest := c.expectClosed(3 * time.Second); len(rest) != 0 {
+			t.Fatalf("room %q: got %x before close, want no auth reply", room, rest)
+		}
+		waitFor(t, time.Second, "auth rejection counted", func() bool {
+			return testutil.ToFloat64(g.metrics.closes.WithLabelValues(reasonAuthRejected)) == before+1
 		})
 	}
 }

@@ -4,12 +4,13 @@ import (
 	"net/netip"
 	"sync"
 	"testing"
+	"unsafe"
 )
 
 func TestIPCounterCountsDistinctAddresses(t *testing.T) {
 	var c ipCounter
 	a := netip.MustParseAddr("10.0.0.1")
-	b := netip.MustParseAddr("10.0.1.1") // same low byte as a, maybe another stripe
+	b := netip.MustParseAddr("10.0.1.1") // same last byte as a: the same stripe
 	v6 := netip.MustParseAddr("2001:db8::1")
 	steps := []struct {
 		add  bool
@@ -56,5 +57,11 @@ func TestIPCounterConcurrent(t *testing.T) {
 	wg.Wait()
 	if got := c.distinct(); got != 8000 {
 		t.Fatalf("distinct = %d, want 8000", got)
+	}
+}
+
+func TestIPStripeFillsOneCacheLine(t *testing.T) {
+	if n := unsafe.Sizeof(ipStripe{}); n != 64 {
+		t.Fatalf("ipStripe is %d bytes, want 64", n)
 	}
 }

@@ -51,8 +51,6 @@ func decodeReason(err error) string {
 		return reasonBadWSTooLarge
 	case errors.Is(err, codec.ErrWSOpcode):
 		return reasonBadWSOpcode
-	case errors.Is(err, codec.ErrWSFragmented):
-		return reasonBadWSFragmented
 	default:
 		return reasonBadWSProtocol
 	}

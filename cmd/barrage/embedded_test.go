@@ -35,15 +35,24 @@ type stack struct {
 
 func startStack(t *testing.T, extra ...string) *stack {
 	t.Helper()
-	st := &stack{tcp: freeAddr(t), ws: freeAddr(t), httpAddr: freeAddr(t)}
-	args := append([]string{"-gateway.tcp_addr", st.tcp, "-gateway.ws_addr", st.ws, "-http.addr", st.httpAddr}, extra...)
-	cfg, err := loadConfig("test", args, func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := startEmbedded(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
+	var st *stack
+	var e *embedded
+	for attempt := 1; ; attempt++ {
+		st = &stack{tcp: freeAddr(t), ws: freeAddr(t), httpAddr: freeAddr(t)}
+		args := append([]string{"-gateway.tcp_addr", st.tcp, "-gateway.ws_addr", st.ws, "-http.addr", st.httpAddr}, extra...)
+		cfg, err := loadConfig("test", args, func(string) string { return "" })
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err = startEmbedded(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err == nil {
+			break
+		}
+		// Another test process may bind a picked port between the pick and
+		// the bind (internal/freeport); pick again rather than fail.
+		if attempt == 3 || !strings.Contains(err.Error(), "address already in use") {
+			t.Fatal(err)
+		}
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
