@@ -97,7 +97,7 @@ func TestBadInputClosesOnlyTheOffender(t *testing.T) {
 			})
 			// The bystander is unaffected.
 			bystander.send(codec.AppendPacket(nil, 1, codec.OpHeartbeat, int32(100+i), nil))
-			if p := bystander.packet(time.Second); p.Op != codec.OpHeartbeatReply || p.Seq != int32(100+i) {
+			if p := bystander.packet(3 * time.Second); p.Op != codec.OpHeartbeatReply || p.Seq != int32(100+i) {
 				t.Fatalf("bystander got op %d seq %d", p.Op, p.Seq)
 			}
 		})

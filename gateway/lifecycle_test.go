@@ -42,7 +42,7 @@ func TestHeartbeatTimeoutAndKeepAlive(t *testing.T) {
 	stop := time.Now().Add(1200 * time.Millisecond)
 	for seq := int32(1); time.Now().Before(stop); seq++ {
 		alive.send(codec.AppendPacket(nil, 1, codec.OpHeartbeat, seq, nil))
-		if p := alive.packet(time.Second); p.Op != codec.OpHeartbeatReply {
+		if p := alive.packet(3 * time.Second); p.Op != codec.OpHeartbeatReply {
 			t.Fatalf("op %d", p.Op)
 		}
 		time.Sleep(150 * time.Millisecond)
@@ -65,7 +65,7 @@ func TestPipelinedPacketsAfterAuthAreServed(t *testing.T) {
 			t.Fatalf("auth reply op %d seq %d", p.Op, p.Seq)
 		}
 		for i := 0; i < n; i++ {
-			if p := c.packet(time.Second); p.Op != codec.OpHeartbeatReply || p.Seq != int32(10+i) {
+			if p := c.packet(3 * time.Second); p.Op != codec.OpHeartbeatReply || p.Seq != int32(10+i) {
 				t.Fatalf("n=%d reply %d: op %d seq %d", n, i, p.Op, p.Seq)
 			}
 		}
@@ -83,7 +83,7 @@ func TestRoomsSubscriptionsAndPushKinds(t *testing.T) {
 	// Heartbeat counts follow op 12.
 	hb := func(c *rawConn, seq int32) int32 {
 		c.send(codec.AppendPacket(nil, 1, codec.OpHeartbeat, seq, nil))
-		p := c.packet(time.Second)
+		p := c.packet(3 * time.Second)
 		n, err := codec.HeartbeatOnline(p.Body)
 		if err != nil {
 			t.Fatal(err)
@@ -94,7 +94,7 @@ func TestRoomsSubscriptionsAndPushKinds(t *testing.T) {
 		t.Fatalf("online %d", n)
 	}
 	b.send(codec.AppendPacket(nil, 1, codec.OpChangeRoom, 2, []byte("live://1000")))
-	if p := b.packet(time.Second); p.Op != codec.OpChangeRoomReply || string(p.Body) != "live://1000" {
+	if p := b.packet(3 * time.Second); p.Op != codec.OpChangeRoomReply || string(p.Body) != "live://1000" {
 		t.Fatalf("change room reply %d %q", p.Op, p.Body)
 	}
 	if n := hb(a, 3); n != 2 {
@@ -104,17 +104,17 @@ func TestRoomsSubscriptionsAndPushKinds(t *testing.T) {
 	// Mid push reaches both connections of mid 7.
 	_ = g.PushMids(1000, []int64{7}, []byte("mid"))
 	for _, c := range []*rawConn{a, b} {
-		if p := c.packet(time.Second); p.Op != 1000 || string(p.Body) != "mid" {
+		if p := c.packet(3 * time.Second); p.Op != 1000 || string(p.Body) != "mid" {
 			t.Fatalf("mid push %d %q", p.Op, p.Body)
 		}
 	}
 	// Key and broadcast pushes are filtered by accepts; op 14 adds 1001 to a only.
 	a.send(codec.AppendPacket(nil, 1, codec.OpSub, 4, []byte("1001")))
-	if p := a.packet(time.Second); p.Op != codec.OpSubReply || string(p.Body) != "1001" {
+	if p := a.packet(3 * time.Second); p.Op != codec.OpSubReply || string(p.Body) != "1001" {
 		t.Fatalf("sub reply %d %q", p.Op, p.Body)
 	}
 	_ = g.Broadcast(1001, []byte("all"), 0)
-	if p := a.packet(time.Second); p.Op != 1001 || string(p.Body) != "all" {
+	if p := a.packet(3 * time.Second); p.Op != 1001 || string(p.Body) != "all" {
 		t.Fatalf("broadcast %d %q", p.Op, p.Body)
 	}
 	b.expectSilent(150 * time.Millisecond)
@@ -123,13 +123,13 @@ func TestRoomsSubscriptionsAndPushKinds(t *testing.T) {
 	// Room pushes are not filtered (goim semantics).
 	_ = g.BroadcastRoom("live://1000", 1005, 0, []byte("room"))
 	for _, c := range []*rawConn{a, b} {
-		if p := c.packet(time.Second); p.Op != 1005 || string(p.Body) != "room" {
+		if p := c.packet(3 * time.Second); p.Op != 1005 || string(p.Body) != "room" {
 			t.Fatalf("room push %d %q", p.Op, p.Body)
 		}
 	}
 	// Unsub removes it again.
 	a.send(codec.AppendPacket(nil, 1, codec.OpUnsub, 5, []byte("1001")))
-	if p := a.packet(time.Second); p.Op != codec.OpUnsubReply {
+	if p := a.packet(3 * time.Second); p.Op != codec.OpUnsubReply {
 		t.Fatalf("unsub reply %d", p.Op)
 	}
 	_ = g.Broadcast(1001, []byte("all"), 0)
@@ -137,25 +137,25 @@ func TestRoomsSubscriptionsAndPushKinds(t *testing.T) {
 
 	// Extension: join a second room, receive from both, leave it.
 	a.send(codec.AppendPacket(nil, 1, codec.OpJoinRoom, 6, []byte("live://3000")))
-	if p := a.packet(time.Second); p.Op != codec.OpJoinRoomReply || string(p.Body) != "live://3000" {
+	if p := a.packet(3 * time.Second); p.Op != codec.OpJoinRoomReply || string(p.Body) != "live://3000" {
 		t.Fatalf("join reply %d %q", p.Op, p.Body)
 	}
 	_ = g.BroadcastRoom("live://3000", 1000, 0, []byte("r3"))
-	if p := a.packet(time.Second); string(p.Body) != "r3" {
+	if p := a.packet(3 * time.Second); string(p.Body) != "r3" {
 		t.Fatalf("got %q", p.Body)
 	}
 	if n := hb(a, 7); n != 2 {
 		t.Fatalf("primary room count %d", n)
 	}
 	a.send(codec.AppendPacket(nil, 1, codec.OpLeaveRoom, 8, []byte("live://3000")))
-	if p := a.packet(time.Second); p.Op != codec.OpLeaveRoomReply {
+	if p := a.packet(3 * time.Second); p.Op != codec.OpLeaveRoomReply {
 		t.Fatalf("leave reply %d", p.Op)
 	}
 	_ = g.BroadcastRoom("live://3000", 1000, 0, []byte("r3"))
 	a.expectSilent(150 * time.Millisecond)
 	// op 12 with an empty body leaves every room.
 	a.send(codec.AppendPacket(nil, 1, codec.OpChangeRoom, 9, nil))
-	a.packet(time.Second)
+	a.packet(3 * time.Second)
 	if n := hb(b, 10); n != 1 {
 		t.Fatalf("count after leave %d", n)
 	}
@@ -169,7 +169,7 @@ func TestDuplicateKeyClosesOlder(t *testing.T) {
 	second.auth(123, "k123", "live://1000")
 	first.expectClosed(2 * time.Second)
 	second.send(unhex(t, "00000010001000010000000200000002"))
-	if got, want := second.readN(20, time.Second), unhex(t, "0000001400100001000000030000000200000001"); !bytes.Equal(got, want) {
+	if got, want := second.readN(20, 3*time.Second), unhex(t, "0000001400100001000000030000000200000001"); !bytes.Equal(got, want) {
 		t.Fatalf("heartbeat %x want %x", got, want)
 	}
 }
@@ -295,7 +295,7 @@ func TestHeartbeatReportsGlobalCountsAndKickSendsReason(t *testing.T) {
 	c.auth(1, "counted", "live://g")
 	waitFor(t, 2*time.Second, "global count in heartbeat", func() bool {
 		c.send(codec.AppendPacket(nil, 1, codec.OpHeartbeat, 1, nil))
-		n, _ := codec.HeartbeatOnline(c.packet(time.Second).Body)
+		n, _ := codec.HeartbeatOnline(c.packet(3 * time.Second).Body)
 		return n == 42
 	})
 
@@ -318,7 +318,7 @@ func TestRoomPushCarriesSequenceNumber(t *testing.T) {
 	c.auth(1, "s", "live://seq")
 	for i := int64(1); i <= 3; i++ {
 		_ = g.BroadcastRoom("live://seq", 1000, i, []byte("m"))
-		if p := c.packet(time.Second); int64(p.Seq) != i {
+		if p := c.packet(3 * time.Second); int64(p.Seq) != i {
 			t.Fatalf("seq %d want %d", p.Seq, i)
 		}
 	}

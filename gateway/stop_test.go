@@ -12,7 +12,7 @@ func TestPushesAfterStopFailFast(t *testing.T) {
 	c := dialRaw(t, g.tcp)
 	c.auth(1, "a", "live://1")
 	_ = g.BroadcastRoom("live://1", 1000, 0, []byte("before"))
-	c.packet(time.Second)
+	c.packet(3 * time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := g.Stop(ctx); err != nil {
