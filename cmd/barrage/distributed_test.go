@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"github.com/barrage/barrage/internal/freeport"
+	"github.com/barrage/barrage/upstream/logic"
 
 	"context"
 	"fmt"
@@ -297,6 +299,47 @@ func TestDistributedPushesAcrossTwoGateways(t *testing.T) {
 	}
 	if conns, ips, err := pc.OnlineTotal(context.Background()); err != nil || conns != 3 || ips != 2 {
 		t.Fatalf("kitex online total = %d conns %d ips, %v", conns, ips, err)
+	}
+}
+
+// A kick goes logic -> Kafka -> job -> each gateway holding a target: a mid
+// with connections on both gateways loses both, a key kick through the Kitex
+// PushAPI closes that key only.
+func TestDistributedKick(t *testing.T) {
+	d := startDist(t)
+	a, b := d.gws["gw-a"], d.gws["gw-b"]
+	onA, _ := d.dial(a, client.TCP, 7, "k7-a", "live://1")
+	onB, _ := d.dial(b, client.WebSocket, 7, "k7-b", "live://1")
+	keyed, _ := d.dial(b, client.TCP, 8, "k8", "live://1")
+	bystander, _ := d.dial(a, client.TCP, 9, "k9", "live://1")
+	h := d.httpStack()
+	if got := h.post(t, "/goim/kick/mids?mids=7", "banned"); got != `{"code":0,"message":""}` {
+		t.Fatalf("kick mids: %s", got)
+	}
+	pc, err := rpc.NewPushClient([]string{d.logicAddr}, 3*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	if err := pc.KickKeys(context.Background(), []string{"k8"}, "bye"); err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]*client.Conn{"mid 7 on gw-a": onA, "mid 7 on gw-b": onB, "key k8": keyed} {
+		select {
+		case <-c.Done():
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s not kicked", name)
+		}
+	}
+	var ce *client.CloseError
+	if !errors.As(onB.Err(), &ce) || ce.Code != codec.WSClosePolicyViolation || ce.Reason != "banned" {
+		t.Fatalf("WebSocket kick on gw-b: %v", onB.Err())
+	}
+	if _, err := bystander.Request(context.Background(), codec.OpHeartbeat, nil); err != nil {
+		t.Fatalf("bystander affected: %v", err)
+	}
+	if err := pc.KickMids(context.Background(), nil, "x"); !errors.Is(err, logic.ErrBadRequest) {
+		t.Fatalf("kick with no mids = %v, want a bad request", err)
 	}
 }
 

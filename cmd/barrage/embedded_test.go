@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"github.com/barrage/barrage/internal/freeport"
 
 	"context"
@@ -301,6 +302,62 @@ func TestEmbeddedJWTRoomPin(t *testing.T) {
 	}
 	if got := st.get(t, "/goim/online/room?type=live&rooms=8"); got != `{"code":0,"message":"","data":{"8":0}}` {
 		t.Fatalf("room 8 online = %s, want 0", got)
+	}
+}
+
+// Kicks through the HTTP API close the named connections and nothing else:
+// WebSocket clients get close 1008 with the reason, TCP clients are cut.
+func TestEmbeddedKick(t *testing.T) {
+	st := startStack(t)
+	ctx := context.Background()
+	dial := func(tr client.Transport, addr string, mid int64, key string) *client.Conn {
+		c, err := client.Dial(ctx, client.Options{Transport: tr, Addr: addr, Auth: codec.AuthBody{Mid: mid, Key: key, RoomID: "live://1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	wsUser := dial(client.WebSocket, st.ws, 5, "u5-ws")
+	tcpUser := dial(client.TCP, st.tcp, 5, "u5-tcp")
+	byKey := dial(client.TCP, st.tcp, 6, "u6-a")
+	bystander := dial(client.WebSocket, st.ws, 6, "u6-b")
+	const ok = `{"code":0,"message":""}`
+	if got := st.post(t, "/goim/kick/mids?mids=5", "banned ✋"); got != ok {
+		t.Fatalf("kick mids: %s", got)
+	}
+	if got := st.post(t, "/goim/kick/keys?keys=u6-a", ""); got != ok {
+		t.Fatalf("kick keys: %s", got)
+	}
+	for name, c := range map[string]*client.Conn{"ws": wsUser, "tcp": tcpUser, "by key": byKey} {
+		select {
+		case <-c.Done():
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s connection not kicked", name)
+		}
+	}
+	var ce *client.CloseError
+	if !errors.As(wsUser.Err(), &ce) || ce.Code != codec.WSClosePolicyViolation || ce.Reason != "banned ✋" {
+		t.Fatalf("WebSocket kick: %v, want close 1008 \"banned ✋\"", wsUser.Err())
+	}
+	if _, err := bystander.Request(ctx, codec.OpHeartbeat, nil); err != nil {
+		t.Fatalf("bystander of mid 6 was affected: %v", err)
+	}
+	for path, want := range map[string]string{
+		"/goim/kick/mids":          `{"code":-400,"message":"Key: 'Mids' Error:Field validation for 'Mids' failed on the 'required' tag"}`,
+		"/goim/kick/keys?keys=x":   ok, // nobody holds x: nothing to do, like a push
+		"/goim/kick/mids?mids=abc": "",
+	} {
+		got := st.post(t, path, "")
+		if want != "" && got != want {
+			t.Errorf("POST %s = %s, want %s", path, got, want)
+		}
+		if want == "" && !strings.Contains(got, `"code":-400`) {
+			t.Errorf("POST %s = %s, want code -400", path, got)
+		}
+	}
+	if got := st.post(t, "/goim/kick/keys?keys=u6-b", strings.Repeat("x", 1025)); !strings.Contains(got, `"code":-400`) || !strings.Contains(got, "1024") {
+		t.Errorf("over-long reason: %s", got)
 	}
 }
 

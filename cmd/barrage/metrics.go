@@ -30,6 +30,7 @@ const (
 	kindMids = "mids"
 	kindRoom = "room"
 	kindAll  = "all"
+	kindKick = "kick" // not a push: a kick order, counted with them
 )
 
 // logicMetrics are the logic role's own series (embedded mode has them too).
@@ -59,7 +60,7 @@ func newLogicMetrics(reg prometheus.Registerer) *logicMetrics {
 			[]string{"route", "code", "goim_code"}),
 	}
 	// Create the common children so dashboards and alerts see zeros, not gaps.
-	for _, kind := range []string{kindKeys, kindMids, kindRoom, kindAll} {
+	for _, kind := range []string{kindKeys, kindMids, kindRoom, kindAll, kindKick} {
 		m.pushes.WithLabelValues(kind, "ok")
 		m.pushes.WithLabelValues(kind, "error")
 		m.pushSeconds.WithLabelValues(kind)
@@ -119,6 +120,13 @@ func (d meteredDelivery) Broadcast(ctx context.Context, op int32, body []byte, s
 	start := time.Now()
 	err := d.next.Broadcast(ctx, op, body, speed)
 	d.observe(kindAll, 1, start, err)
+	return err
+}
+
+func (d meteredDelivery) KickKeys(ctx context.Context, server string, keys []string, reason string) error {
+	start := time.Now()
+	err := d.next.KickKeys(ctx, server, keys, reason)
+	d.observe(kindKick, 1, start, err)
 	return err
 }
 
@@ -379,6 +387,7 @@ var jobSeries = []struct {
 	{"delivered_total", "Gateway push calls accepted, by kind.", prometheus.CounterValue, prometheus.Labels{"kind": kindKeys}, func(s job.Stats) float64 { return float64(s.DeliveredKeys) }},
 	{"delivered_total", "Gateway push calls accepted, by kind.", prometheus.CounterValue, prometheus.Labels{"kind": kindRoom}, func(s job.Stats) float64 { return float64(s.DeliveredRoom) }},
 	{"delivered_total", "Gateway push calls accepted, by kind.", prometheus.CounterValue, prometheus.Labels{"kind": kindAll}, func(s job.Stats) float64 { return float64(s.DeliveredAll) }},
+	{"delivered_total", "Gateway push calls accepted, by kind.", prometheus.CounterValue, prometheus.Labels{"kind": kindKick}, func(s job.Stats) float64 { return float64(s.DeliveredKick) }},
 	{"keys_no_gateway_total", "Key pushes skipped because their gateway was not live.", prometheus.CounterValue, nil, func(s job.Stats) float64 { return float64(s.KeysNoGateway) }},
 	{"gateway_errors_total", "Failed gateway calls, retries included.", prometheus.CounterValue, nil, func(s job.Stats) float64 { return float64(s.GatewayErrors) }},
 	{"abandoned_total", "(message, gateway) pairs given up after the retries.", prometheus.CounterValue, nil, func(s job.Stats) float64 { return float64(s.Abandoned) }},

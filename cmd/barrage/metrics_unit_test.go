@@ -23,6 +23,7 @@ type fakeDelivery struct{ err error }
 func (f fakeDelivery) PushKeys(context.Context, string, int32, []string, []byte) error { return f.err }
 func (f fakeDelivery) BroadcastRooms(context.Context, []logic.RoomPush) error          { return f.err }
 func (f fakeDelivery) Broadcast(context.Context, int32, []byte, int32) error           { return f.err }
+func (f fakeDelivery) KickKeys(context.Context, string, []string, string) error        { return f.err }
 
 // gathered returns the value of one series from reg (0, false when absent).
 func gathered(t *testing.T, reg prometheus.Gatherer, name string, labels map[string]string) (float64, bool) {

@@ -304,7 +304,13 @@ func startJob(cfg *Config, log *slog.Logger) (*role, error) {
 	r.onStop(func(context.Context) error { return store.Close() })
 	timeout := cfg.RPC.Timeout
 	j, err := job.New(job.Config{Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topic, GroupID: cfg.Kafka.GroupID, Logger: log},
-		registryOf{store}, func(name, addr string) (job.Gateway, error) { return rpc.NewGatewayClient(addr, timeout) })
+		registryOf{store}, func(name, addr string) (job.Gateway, error) {
+			c, err := rpc.NewGatewayClient(addr, timeout)
+			if err != nil {
+				return nil, err
+			}
+			return jobGateway{c}, nil
+		})
 	if err != nil {
 		_ = r.stop()
 		return nil, err

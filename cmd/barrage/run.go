@@ -105,6 +105,9 @@ func (d *lateDelivery) BroadcastRooms(ctx context.Context, pushes []logic.RoomPu
 func (d *lateDelivery) Broadcast(ctx context.Context, op int32, body []byte, speed int32) error {
 	return localDelivery{d.get()}.Broadcast(ctx, op, body, speed)
 }
+func (d *lateDelivery) KickKeys(ctx context.Context, server string, keys []string, reason string) error {
+	return localDelivery{d.get()}.KickKeys(ctx, server, keys, reason)
+}
 
 type lateOnline struct{ get func() *gateway.Server }
 

@@ -62,6 +62,11 @@ func (d localDelivery) Broadcast(_ context.Context, op int32, body []byte, speed
 	return d.gw.Broadcast(op, body, int(speed))
 }
 
+func (d localDelivery) KickKeys(_ context.Context, _ string, keys []string, reason string) error {
+	d.gw.Kick(keys, nil, reason)
+	return nil
+}
+
 func ignoreNoTargets(err error) error {
 	if errors.Is(err, gateway.ErrNoTargets) {
 		return nil
@@ -90,4 +95,13 @@ func (d kafkaDelivery) BroadcastRooms(ctx context.Context, pushes []logic.RoomPu
 		msgs[i] = &kafkabus.Message{Kind: kafkabus.KindRoom, Room: p.Room, Op: p.Op, Seq: p.Seq, Body: p.Body}
 	}
 	return d.WriteBatch(ctx, msgs)
+}
+
+// jobGateway is a gateway's Kitex push client as job sees it: job kicks by
+// key only (logic resolved mids to keys and gateways before Kafka).
+type jobGateway struct{ *rpc.GatewayClient }
+
+func (g jobGateway) Kick(ctx context.Context, keys []string, reason string) error {
+	_, err := g.GatewayClient.Kick(ctx, keys, nil, reason)
+	return err
 }

@@ -43,6 +43,19 @@ struct PushAllReq {
     3: binary body
 }
 
+// Kicks close connections (Barrage; goim has no kick API). reason is what
+// WebSocket clients see in their close frame (code 1008), at most 1024 bytes
+// of UTF-8, cut to 123 bytes on the wire.
+struct KickKeysReq {
+    1: list<string> keys
+    2: string reason
+}
+
+struct KickMidsReq {
+    1: list<i64> mids
+    2: string reason
+}
+
 struct OnlineTopReq {
     1: string type
     2: i32 limit
@@ -79,4 +92,6 @@ service PushAPI {
     OnlineTopResp OnlineTop(1: OnlineTopReq req) throws (1: BadRequest bad)
     OnlineRoomResp OnlineRoom(1: OnlineRoomReq req) throws (1: BadRequest bad)
     OnlineTotalResp OnlineTotal() throws (1: BadRequest bad)
+    void KickKeys(1: KickKeysReq req) throws (1: BadRequest bad)
+    void KickMids(1: KickMidsReq req) throws (1: BadRequest bad)
 }

@@ -16,6 +16,9 @@ type Gateway interface {
 	PushKeys(ctx context.Context, op int32, keys []string, body []byte) error
 	BroadcastRoom(ctx context.Context, room string, op int32, seq int64, body []byte) error
 	Broadcast(ctx context.Context, op int32, body []byte, speed int32) error
+	// Kick closes the connections with these keys; reason is the text
+	// WebSocket clients see in the close frame.
+	Kick(ctx context.Context, keys []string, reason string) error
 }
 
 // Registry lists the live gateways: name -> push address.

@@ -70,6 +70,10 @@ func (g *fakeGateway) Broadcast(ctx context.Context, op int32, body []byte, spee
 	return g.accept(ctx, call{kind: kafkabus.KindAll, op: op, speed: speed, body: string(body)})
 }
 
+func (g *fakeGateway) Kick(ctx context.Context, keys []string, reason string) error {
+	return g.accept(ctx, call{kind: kafkabus.KindKick, keys: strings.Join(keys, ","), body: reason})
+}
+
 func (g *fakeGateway) Close() error { g.closed.Add(1); return nil }
 
 func (g *fakeGateway) setHook(h func(ctx context.Context, c call) error) {

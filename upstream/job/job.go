@@ -157,7 +157,7 @@ func (j *Job) fetchLoop(ctx context.Context, r *kafka.Reader) error {
 			j.finish(in)
 			continue
 		}
-		if in.msg.Kind == kafkabus.KindKeys && !j.knows(in.msg.Server) {
+		if in.msg.Kind.Targeted() && !j.knows(in.msg.Server) {
 			// The gateway may have registered since the last refresh: look
 			// again before giving its key push up.
 			j.refreshOnDemand(ctx)
@@ -174,7 +174,7 @@ func (j *Job) dispatch(in *inflight) int {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	set := j.set
-	if in.msg.Kind == kafkabus.KindKeys {
+	if in.msg.Kind.Targeted() {
 		g := set.byName[in.msg.Server]
 		if g == nil {
 			j.stats.keysNoGateway.Add(1)

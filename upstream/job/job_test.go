@@ -56,7 +56,7 @@ func TestRoomPushReachesEveryGatewayOnceInOrder(t *testing.T) {
 	}
 }
 
-func TestKeysPushOnlyItsGatewayAndAllReachesAll(t *testing.T) {
+func TestKeysPushAndKickOnlyTheirGatewayAndAllReachesAll(t *testing.T) {
 	c := newCluster(t, 3, "gw-a", "gw-b", "gw-c")
 	r := c.start(c.config())
 	ctx := context.Background()
@@ -69,10 +69,14 @@ func TestKeysPushOnlyItsGatewayAndAllReachesAll(t *testing.T) {
 	if err := c.prod.Broadcast(ctx, 1002, []byte("for all"), 9); err != nil {
 		t.Fatal(err)
 	}
+	if err := c.prod.KickKeys(ctx, "gw-c", []string{"k3"}, "banned"); err != nil {
+		t.Fatal(err)
+	}
 	for _, g := range c.gws {
 		waitFor(t, 15*time.Second, g.name+" to get the broadcast", func() bool { return g.count(kafkabus.KindAll) == 1 })
 	}
 	waitFor(t, 5*time.Second, "gw-b to get its key push", func() bool { return c.gws["gw-b"].count(kafkabus.KindKeys) == 1 })
+	waitFor(t, 5*time.Second, "gw-c to get its kick", func() bool { return c.gws["gw-c"].count(kafkabus.KindKick) == 1 })
 	waitFor(t, 5*time.Second, "the keys push to nobody to be counted", func() bool { return r.job.Stats().KeysNoGateway == 1 })
 	time.Sleep(100 * time.Millisecond)
 	for name, g := range c.gws {
@@ -86,13 +90,17 @@ func TestKeysPushOnlyItsGatewayAndAllReachesAll(t *testing.T) {
 				if cl.body != "for all" || cl.speed != 9 || cl.op != 1002 {
 					t.Fatalf("%s got broadcast %+v", name, cl)
 				}
+			case kafkabus.KindKick:
+				if name != "gw-c" || cl.keys != "k3" || cl.body != "banned" {
+					t.Fatalf("%s got kick %+v", name, cl)
+				}
 			default:
 				t.Fatalf("%s got %+v", name, cl)
 			}
 		}
 	}
 	s := r.job.Stats()
-	if s.DeliveredKeys != 1 || s.DeliveredAll != 3 || s.KeysNoGateway != 1 {
+	if s.DeliveredKeys != 1 || s.DeliveredAll != 3 || s.DeliveredKick != 1 || s.KeysNoGateway != 1 {
 		t.Fatalf("stats %+v", s)
 	}
 }

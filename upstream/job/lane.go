@@ -192,6 +192,8 @@ func (j *Job) call(ctx context.Context, g *gw, in *inflight) error {
 		return c.conn.PushKeys(ctx, m.Op, m.Keys, m.Body)
 	case kafkabus.KindAll:
 		return c.conn.Broadcast(ctx, m.Op, m.Body, m.Speed)
+	case kafkabus.KindKick:
+		return c.conn.Kick(ctx, m.Keys, string(m.Body))
 	}
 	return fmt.Errorf("job: message kind %s has no gateway call", m.Kind)
 }

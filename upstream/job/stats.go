@@ -19,7 +19,8 @@ type Stats struct {
 	DeliveredKeys uint64 // PushKeys calls accepted by a gateway
 	DeliveredRoom uint64 // BroadcastRoom calls accepted by a gateway
 	DeliveredAll  uint64 // Broadcast calls accepted by a gateway
-	KeysNoGateway uint64 // keys pushes whose gateway was not live (skipped)
+	DeliveredKick uint64 // Kick calls accepted by a gateway
+	KeysNoGateway uint64 // keys pushes and kicks whose gateway was not live (skipped)
 	GatewayErrors uint64 // failed gateway calls, retries included
 	Abandoned     uint64 // (message, gateway) pairs given up after Retry.Attempts
 	DroppedDead   uint64 // (message, gateway) pairs dropped because the gateway left the registry
@@ -43,7 +44,7 @@ type Stats struct {
 
 type counters struct {
 	consumed, undecodable, duplicates       atomic.Uint64
-	delivered                               [4]atomic.Uint64 // by kafkabus.Kind
+	delivered                               [5]atomic.Uint64 // by kafkabus.Kind (Decode admits kinds 1-4 only)
 	keysNoGateway, gatewayErrors, abandoned atomic.Uint64
 	droppedDead, commits, commitErrors      atomic.Uint64
 	registryErrors, dialErrors              atomic.Uint64
@@ -101,6 +102,7 @@ func (j *Job) Stats() Stats {
 		DeliveredKeys:  c.delivered[kafkabus.KindKeys].Load(),
 		DeliveredRoom:  c.delivered[kafkabus.KindRoom].Load(),
 		DeliveredAll:   c.delivered[kafkabus.KindAll].Load(),
+		DeliveredKick:  c.delivered[kafkabus.KindKick].Load(),
 		KeysNoGateway:  c.keysNoGateway.Load(),
 		GatewayErrors:  c.gatewayErrors.Load(),
 		Abandoned:      c.abandoned.Load(),

@@ -34,7 +34,12 @@ const (
 	KindKeys Kind = 1 // connections with these keys on one gateway (Server, Keys)
 	KindRoom Kind = 2 // every member of a room, on every gateway (Room, Seq)
 	KindAll  Kind = 3 // every connection on every gateway (Speed)
+	KindKick Kind = 4 // close the connections with these keys on one gateway (Server, Keys); Body is the reason text, Op is 0
 )
+
+// Targeted reports whether a message goes to one gateway (Server) rather
+// than to every gateway.
+func (k Kind) Targeted() bool { return k == KindKeys || k == KindKick }
 
 func (k Kind) String() string {
 	switch k {
@@ -44,6 +49,8 @@ func (k Kind) String() string {
 		return "room"
 	case KindAll:
 		return "all"
+	case KindKick:
+		return "kick"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -98,8 +105,8 @@ type Message struct {
 	Op      int32 // operation of the packet the clients receive
 	Time    int64 // unix nanoseconds when the producer accepted the push
 
-	Server string   // KindKeys: the gateway holding Keys
-	Keys   []string // KindKeys: connection keys on Server (at least one)
+	Server string   // KindKeys, KindKick: the gateway holding Keys
+	Keys   []string // KindKeys, KindKick: connection keys on Server (at least one)
 	Room   string   // KindRoom: full room id ("live://1000")
 	Seq    int64    // KindRoom: the room's sequence number
 	Speed  int32    // KindAll: goim's rate hint (0 = as fast as possible)
@@ -114,7 +121,7 @@ type Message struct {
 // name for a key push, AllKey for a broadcast.
 func (m *Message) Key() string {
 	switch m.Kind {
-	case KindKeys:
+	case KindKeys, KindKick:
 		return m.Server
 	case KindRoom:
 		return m.Room
@@ -131,7 +138,7 @@ const AllKey = "*all*"
 func (m *Message) EncodedLen() int {
 	n := HeaderLen + len(m.Body)
 	switch m.Kind {
-	case KindKeys:
+	case KindKeys, KindKick:
 		n += uvarintLen(uint64(len(m.Server))) + len(m.Server) + uvarintLen(uint64(len(m.Keys)))
 		for _, k := range m.Keys {
 			n += uvarintLen(uint64(len(k))) + len(k)
@@ -147,16 +154,16 @@ func (m *Message) EncodedLen() int {
 // validate checks what both AppendEncode and Decode require of a message.
 func (m *Message) validate() error {
 	switch m.Kind {
-	case KindKeys:
+	case KindKeys, KindKick:
 		if m.Server == "" || len(m.Server) > MaxStringLen {
-			return fmt.Errorf("%w: keys push needs a server name of 1..%d bytes, got %d", ErrMalformed, MaxStringLen, len(m.Server))
+			return fmt.Errorf("%w: %s message needs a server name of 1..%d bytes, got %d", ErrMalformed, m.Kind, MaxStringLen, len(m.Server))
 		}
 		if len(m.Keys) == 0 {
-			return fmt.Errorf("%w: keys push to server %q has no keys", ErrMalformed, m.Server)
+			return fmt.Errorf("%w: %s message to server %q has no keys", ErrMalformed, m.Kind, m.Server)
 		}
 		for i, k := range m.Keys {
 			if k == "" || len(k) > MaxStringLen {
-				return fmt.Errorf("%w: key %d of a keys push must be 1..%d bytes, got %d", ErrMalformed, i, MaxStringLen, len(k))
+				return fmt.Errorf("%w: key %d of a %s message must be 1..%d bytes, got %d", ErrMalformed, i, m.Kind, MaxStringLen, len(k))
 			}
 		}
 	case KindRoom:
@@ -165,7 +172,7 @@ func (m *Message) validate() error {
 		}
 	case KindAll:
 	default:
-		return fmt.Errorf("%w: unknown kind %d (want 1 keys, 2 room or 3 all)", ErrMalformed, uint8(m.Kind))
+		return fmt.Errorf("%w: unknown kind %d (want 1 keys, 2 room, 3 all or 4 kick)", ErrMalformed, uint8(m.Kind))
 	}
 	return nil
 }
@@ -186,7 +193,7 @@ func AppendEncode(dst []byte, m *Message) ([]byte, error) {
 	dst = binary.BigEndian.AppendUint32(dst, uint32(m.Op))
 	dst = binary.BigEndian.AppendUint64(dst, uint64(m.Time))
 	switch m.Kind {
-	case KindKeys:
+	case KindKeys, KindKick:
 		dst = appendString(dst, m.Server)
 		dst = binary.AppendUvarint(dst, uint64(len(m.Keys)))
 		for _, k := range m.Keys {
@@ -223,7 +230,7 @@ func Decode(value []byte, m *Message) error {
 	rest := value[HeaderLen:]
 	var err error
 	switch m.Kind {
-	case KindKeys:
+	case KindKeys, KindKick:
 		if m.Server, rest, err = readString(rest, "server"); err != nil {
 			return err
 		}

@@ -26,6 +26,8 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 		{"room", Message{ID: testID(), Kind: KindRoom, Op: 1000, Time: 42, Room: "live://1000", Seq: 7, Body: []byte{0, 1, 2}}},
 		{"room negative op and seq", Message{ID: testID(), Kind: KindRoom, Op: -1, Room: "r", Seq: -5, Body: []byte("b")}},
 		{"all", Message{ID: testID(), Kind: KindAll, Op: 1002, Time: -1, Speed: 50, Body: bytes.Repeat([]byte("z"), 300)}},
+		{"kick", Message{ID: testID(), Kind: KindKick, Time: 9, Server: "gw-a", Keys: []string{"k1"}, Body: []byte("banned")}},
+		{"kick without reason", Message{ID: testID(), Kind: KindKick, Server: "gw-a", Keys: []string{"k1", "k2"}}},
 		{"long room", Message{Kind: KindRoom, Room: string(bytes.Repeat([]byte("r"), MaxStringLen)), Seq: 1}},
 	}
 	for _, c := range cases {
@@ -79,6 +81,16 @@ func TestEncodeGolden(t *testing.T) {
 	if got := hex.EncodeToString(v); got != wantAll {
 		t.Fatalf("all layout changed:\n got %s\nwant %s", got, wantAll)
 	}
+	kick := Message{ID: testID(), Kind: KindKick, Server: "gw-a", Keys: []string{"k1"}, Body: []byte("bye")}
+	v, _ = AppendEncode(nil, &kick)
+	const wantKick = "4201" + "04" + "0102030405060708090a0b0c0d0e0f10" + "00000000" + "0000000000000000" +
+		"04" + "67772d61" + "01" + "02" + "6b31" + "627965"
+	if got := hex.EncodeToString(v); got != wantKick {
+		t.Fatalf("kick layout changed:\n got %s\nwant %s", got, wantKick)
+	}
+	if kick.Key() != "gw-a" {
+		t.Fatalf("kick Kafka key %q, want the gateway name", kick.Key())
+	}
 }
 
 func hex0(s string) string { return hex.EncodeToString([]byte(s)) }
@@ -93,6 +105,8 @@ func TestEncodeRejects(t *testing.T) {
 		{"keys without server", Message{Kind: KindKeys, Keys: []string{"k"}}},
 		{"keys without keys", Message{Kind: KindKeys, Server: "s"}},
 		{"empty key", Message{Kind: KindKeys, Server: "s", Keys: []string{"a", ""}}},
+		{"kick without server", Message{Kind: KindKick, Keys: []string{"k"}}},
+		{"kick without keys", Message{Kind: KindKick, Server: "s"}},
 		{"room without room", Message{Kind: KindRoom}},
 		{"room too long", Message{Kind: KindRoom, Room: string(make([]byte, MaxStringLen+1))}},
 	}
@@ -121,7 +135,7 @@ func TestDecodeRejects(t *testing.T) {
 		{"version 2 short", []byte{Magic, 2}, ErrUnknownVersion},
 		{"header truncated", good[:HeaderLen-1], ErrMalformed},
 		{"kind 0", mut(good, func(b []byte) []byte { b[2] = 0; return b }), ErrMalformed},
-		{"kind 4", mut(good, func(b []byte) []byte { b[2] = 4; return b }), ErrMalformed},
+		{"kind 5", mut(good, func(b []byte) []byte { b[2] = 5; return b }), ErrMalformed},
 		{"server length past end", mut(good, func(b []byte) []byte { b[HeaderLen] = 100; return b }), ErrMalformed},
 		{"server length zero", mut(good, func(b []byte) []byte { b[HeaderLen] = 0; return b }), ErrMalformed},
 		{"key count huge", mut(good, func(b []byte) []byte { b[HeaderLen+3] = 0x7f; return b }), ErrMalformed},
@@ -176,6 +190,7 @@ func FuzzDecode(f *testing.F) {
 		{ID: testID(), Kind: KindKeys, Op: 1000, Server: "gw-a", Keys: []string{"k1", "k2"}, Body: []byte("hello")},
 		{Kind: KindRoom, Room: "live://1000", Seq: 7, Body: []byte{0}},
 		{Kind: KindAll, Speed: 5},
+		{Kind: KindKick, Server: "gw-a", Keys: []string{"k1"}, Body: []byte("banned")},
 	} {
 		v, _ := AppendEncode(nil, &m)
 		f.Add(v)

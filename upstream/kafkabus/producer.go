@@ -167,6 +167,12 @@ func (p *Producer) PushKeys(ctx context.Context, server string, op int32, keys [
 	return p.Write(ctx, &Message{Kind: KindKeys, Server: server, Keys: keys, Op: op, Body: body})
 }
 
+// KickKeys writes an order to close the connections with these keys on server;
+// WebSocket clients see reason as the close frame's text.
+func (p *Producer) KickKeys(ctx context.Context, server string, keys []string, reason string) error {
+	return p.Write(ctx, &Message{Kind: KindKick, Server: server, Keys: keys, Body: []byte(reason)})
+}
+
 // BroadcastRoom writes a push to every member of room, numbered seq.
 func (p *Producer) BroadcastRoom(ctx context.Context, room string, op int32, seq int64, body []byte) error {
 	return p.Write(ctx, &Message{Kind: KindRoom, Room: room, Seq: seq, Op: op, Body: body})

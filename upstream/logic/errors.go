@@ -23,6 +23,9 @@ var (
 	// ErrNoKeys is returned by PushKeys for an empty key list (it wraps
 	// ErrBadRequest); goim's HTTP API answers it with code -400.
 	ErrNoKeys = fmt.Errorf("%w: no keys to push to", ErrBadRequest)
+	// ErrNoKickTargets is returned by KickKeys and KickMids for an empty list
+	// (it wraps ErrBadRequest).
+	ErrNoKickTargets = fmt.Errorf("%w: no keys or mids to kick", ErrBadRequest)
 	// ErrNoDelivery is returned by pushes when New was given no Delivery.
 	ErrNoDelivery = errors.New("logic: no delivery configured")
 )

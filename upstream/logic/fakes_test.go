@@ -90,6 +90,14 @@ func (d *fakeDelivery) Broadcast(_ context.Context, op int32, body []byte, speed
 	return nil
 }
 
+func (d *fakeDelivery) KickKeys(_ context.Context, server string, keys []string, reason string) error {
+	d.record(call{Kind: "kick", Server: server, Keys: slices.Clone(keys), Body: reason})
+	if d.failAll || d.failServers[server] {
+		return errDeliveryDown
+	}
+	return nil
+}
+
 // take returns the calls so far, sorted by server for deterministic
 // comparison, and forgets them.
 func (d *fakeDelivery) take() []call {

@@ -32,6 +32,8 @@ const (
 //	GET  /goim/online/top?type=live&limit=10
 //	GET  /goim/online/room?type=live&rooms=1000&rooms=1001
 //	GET  /goim/online/total
+//	POST /goim/kick/keys?keys=k1&keys=k2                  body = the reason (Barrage)
+//	POST /goim/kick/mids?mids=1&mids=2                    body = the reason (Barrage)
 //
 // Replies are goim's, byte for byte:
 //
@@ -60,6 +62,8 @@ func NewHTTPHandler(l *Logic, log *slog.Logger) http.Handler {
 	mux.HandleFunc("GET /goim/online/top", a.onlineTop)
 	mux.HandleFunc("GET /goim/online/room", a.onlineRoom)
 	mux.HandleFunc("GET /goim/online/total", a.onlineTotal)
+	mux.HandleFunc("POST /goim/kick/keys", a.kickKeys)
+	mux.HandleFunc("POST /goim/kick/mids", a.kickMids)
 	return exactRoutes{mux}
 }
 
@@ -112,6 +116,28 @@ func (a *httpAPI) pushKeys(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.done(w, r, err, nil)
+}
+
+// kickKeys and kickMids are Barrage's: the body is the reason WebSocket
+// clients see in their close frame (may be empty).
+func (a *httpAPI) kickKeys(w http.ResponseWriter, r *http.Request) {
+	b := newQueryBinder(r.URL.Query())
+	keys := b.strs("keys", "Keys", true)
+	reason, ok := a.bind(w, r, b)
+	if !ok {
+		return
+	}
+	a.done(w, r, a.l.KickKeys(r.Context(), keys, string(reason)), nil)
+}
+
+func (a *httpAPI) kickMids(w http.ResponseWriter, r *http.Request) {
+	b := newQueryBinder(r.URL.Query())
+	mids := b.ints("mids", "Mids", 64, true)
+	reason, ok := a.bind(w, r, b)
+	if !ok {
+		return
+	}
+	a.done(w, r, a.l.KickMids(r.Context(), mids, string(reason)), nil)
 }
 
 func (a *httpAPI) pushMids(w http.ResponseWriter, r *http.Request) {

@@ -116,6 +116,9 @@ func (noDelivery) PushKeys(context.Context, string, int32, []string, []byte) err
 }
 func (noDelivery) BroadcastRooms(context.Context, []RoomPush) error      { return ErrNoDelivery }
 func (noDelivery) Broadcast(context.Context, int32, []byte, int32) error { return ErrNoDelivery }
+func (noDelivery) KickKeys(context.Context, string, []string, string) error {
+	return ErrNoDelivery
+}
 
 type noOnline struct{}
 

@@ -43,18 +43,29 @@ func (l *Logic) PushMids(ctx context.Context, op int32, mids []int64, body []byt
 	return l.pushServers(ctx, op, servers, body)
 }
 
-// pushServers calls Delivery once per server. A failing server does not stop
-// the others; the failures come back joined.
+// pushServers calls Delivery once per server.
 func (l *Logic) pushServers(ctx context.Context, op int32, servers map[string][]string, body []byte) error {
+	return eachServer(servers, func(s string, keys []string) error {
+		if err := l.delivery.PushKeys(ctx, s, op, keys, body); err != nil {
+			return fmt.Errorf("logic: push op %d to %d keys on server %q: %w", op, len(keys), s, err)
+		}
+		return nil
+	})
+}
+
+// eachServer calls fn for every server in name order (a stable order makes
+// logs and errors reproducible). A failing server does not stop the others;
+// the failures come back joined.
+func eachServer(servers map[string][]string, fn func(server string, keys []string) error) error {
 	names := make([]string, 0, len(servers))
 	for s := range servers {
 		names = append(names, s)
 	}
-	sort.Strings(names) // a stable order makes logs and errors reproducible
+	sort.Strings(names)
 	var errs []error
 	for _, s := range names {
-		if err := l.delivery.PushKeys(ctx, s, op, servers[s], body); err != nil {
-			errs = append(errs, fmt.Errorf("logic: push op %d to %d keys on server %q: %w", op, len(servers[s]), s, err))
+		if err := fn(s, servers[s]); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)

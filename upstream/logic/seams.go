@@ -23,6 +23,9 @@ type Delivery interface {
 	// Broadcast delivers to every connection. speed is goim's rate hint
 	// (pushes per second across gateways; 0 = as fast as possible).
 	Broadcast(ctx context.Context, op int32, body []byte, speed int32) error
+	// KickKeys closes the connections with these keys on one gateway;
+	// WebSocket clients see reason in the close frame.
+	KickKeys(ctx context.Context, server string, keys []string, reason string) error
 }
 
 // Router records which gateway ("server") holds which key of which mid. Memory

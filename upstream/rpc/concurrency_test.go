@@ -73,6 +73,8 @@ func (e *echoLogic) OnlineTotal(context.Context) (int64, int64, error) {
 	e.calls.Add(1)
 	return 7, 3, nil
 }
+func (e *echoLogic) KickKeys(context.Context, []string, string) error { e.calls.Add(1); return nil }
+func (e *echoLogic) KickMids(context.Context, []int64, string) error  { e.calls.Add(1); return nil }
 
 // echoGateway is a GatewayCore answering from its arguments.
 type echoGateway struct{ calls atomic.Int64 }

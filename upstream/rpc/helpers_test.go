@@ -178,6 +178,15 @@ func (p pushFake) OnlineTotal(context.Context) (int64, int64, error) {
 	return a.conns, a.ips, nil
 }
 
+func (p pushFake) KickKeys(_ context.Context, keys []string, reason string) error {
+	_, err := p.record("KickKeys", keys, reason)
+	return err
+}
+func (p pushFake) KickMids(_ context.Context, mids []int64, reason string) error {
+	_, err := p.record("KickMids", mids, reason)
+	return err
+}
+
 // gatewayFake is a GatewayCore.
 type gatewayFake struct{ *fakeCore }
 

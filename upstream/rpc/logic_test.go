@@ -314,6 +314,10 @@ func (d *recordDelivery) Broadcast(_ context.Context, op int32, body []byte, spe
 	_, err := d.record(fmt.Sprintf("Broadcast %d %s %d", op, body, speed))
 	return err
 }
+func (d *recordDelivery) KickKeys(_ context.Context, server string, keys []string, reason string) error {
+	_, err := d.record(fmt.Sprintf("KickKeys %s %v %s", server, keys, reason))
+	return err
+}
 func (d *recordDelivery) last() string {
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -22,6 +22,8 @@ type PushCore interface {
 	OnlineTop(ctx context.Context, typ string, limit int) ([]logic.RoomCount, error)
 	OnlineRoom(ctx context.Context, typ string, rooms []string) (map[string]int32, error)
 	OnlineTotal(ctx context.Context) (conns, ips int64, err error)
+	KickKeys(ctx context.Context, keys []string, reason string) error
+	KickMids(ctx context.Context, mids []int64, reason string) error
 }
 
 var (

@@ -55,6 +55,10 @@ func TestPushRoundTrip(t *testing.T) {
 		call{"PushRoom", []any{"live", "1000", int32(1002), "m3"}})
 	check("PushAll", c.PushAll(ctx, 1003, 50, []byte("m4")),
 		call{"PushAll", []any{int32(1003), int32(50), "m4"}})
+	check("KickKeys", c.KickKeys(ctx, []string{"a", "b"}, "spam"),
+		call{"KickKeys", []any{[]string{"a", "b"}, "spam"}})
+	check("KickMids", c.KickMids(ctx, []int64{7, 1 << 40}, "banned ✋"),
+		call{"KickMids", []any{[]int64{7, 1 << 40}, "banned ✋"}})
 
 	top, err := c.OnlineTop(ctx, "live", 2)
 	check("OnlineTop", err, call{"OnlineTop", []any{"live", 2}})

@@ -204,6 +204,82 @@ var fieldIDToName_PushAllReq = map[int16]string{
 	3: "body",
 }
 
+type KickKeysReq struct {
+	Keys   []string `thrift:"keys,1" frugal:"1,default,list<string>" json:"keys"`
+	Reason string   `thrift:"reason,2" frugal:"2,default,string" json:"reason"`
+}
+
+func NewKickKeysReq() *KickKeysReq {
+	return &KickKeysReq{}
+}
+
+func (p *KickKeysReq) InitDefault() {
+}
+
+func (p *KickKeysReq) GetKeys() (v []string) {
+	return p.Keys
+}
+
+func (p *KickKeysReq) GetReason() (v string) {
+	return p.Reason
+}
+func (p *KickKeysReq) SetKeys(val []string) {
+	p.Keys = val
+}
+func (p *KickKeysReq) SetReason(val string) {
+	p.Reason = val
+}
+
+func (p *KickKeysReq) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("KickKeysReq(%+v)", *p)
+}
+
+var fieldIDToName_KickKeysReq = map[int16]string{
+	1: "keys",
+	2: "reason",
+}
+
+type KickMidsReq struct {
+	Mids   []int64 `thrift:"mids,1" frugal:"1,default,list<i64>" json:"mids"`
+	Reason string  `thrift:"reason,2" frugal:"2,default,string" json:"reason"`
+}
+
+func NewKickMidsReq() *KickMidsReq {
+	return &KickMidsReq{}
+}
+
+func (p *KickMidsReq) InitDefault() {
+}
+
+func (p *KickMidsReq) GetMids() (v []int64) {
+	return p.Mids
+}
+
+func (p *KickMidsReq) GetReason() (v string) {
+	return p.Reason
+}
+func (p *KickMidsReq) SetMids(val []int64) {
+	p.Mids = val
+}
+func (p *KickMidsReq) SetReason(val string) {
+	p.Reason = val
+}
+
+func (p *KickMidsReq) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("KickMidsReq(%+v)", *p)
+}
+
+var fieldIDToName_KickMidsReq = map[int16]string{
+	1: "mids",
+	2: "reason",
+}
+
 type OnlineTopReq struct {
 	Type  string `thrift:"type,1" frugal:"1,default,string" json:"type"`
 	Limit int32  `thrift:"limit,2" frugal:"2,default,i32" json:"limit"`
@@ -460,6 +536,10 @@ type PushAPI interface {
 	OnlineRoom(ctx context.Context, req *OnlineRoomReq) (r *OnlineRoomResp, err error)
 
 	OnlineTotal(ctx context.Context) (r *OnlineTotalResp, err error)
+
+	KickKeys(ctx context.Context, req *KickKeysReq) (err error)
+
+	KickMids(ctx context.Context, req *KickMidsReq) (err error)
 }
 
 type PushAPIPushKeysArgs struct {
@@ -1026,6 +1106,158 @@ func (p *PushAPIOnlineTotalResult) String() string {
 
 var fieldIDToName_PushAPIOnlineTotalResult = map[int16]string{
 	0: "success",
+	1: "bad",
+}
+
+type PushAPIKickKeysArgs struct {
+	Req *KickKeysReq `thrift:"req,1" frugal:"1,default,KickKeysReq" json:"req"`
+}
+
+func NewPushAPIKickKeysArgs() *PushAPIKickKeysArgs {
+	return &PushAPIKickKeysArgs{}
+}
+
+func (p *PushAPIKickKeysArgs) InitDefault() {
+}
+
+var PushAPIKickKeysArgs_Req_DEFAULT *KickKeysReq
+
+func (p *PushAPIKickKeysArgs) GetReq() (v *KickKeysReq) {
+	if !p.IsSetReq() {
+		return PushAPIKickKeysArgs_Req_DEFAULT
+	}
+	return p.Req
+}
+func (p *PushAPIKickKeysArgs) SetReq(val *KickKeysReq) {
+	p.Req = val
+}
+
+func (p *PushAPIKickKeysArgs) IsSetReq() bool {
+	return p.Req != nil
+}
+
+func (p *PushAPIKickKeysArgs) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("PushAPIKickKeysArgs(%+v)", *p)
+}
+
+var fieldIDToName_PushAPIKickKeysArgs = map[int16]string{
+	1: "req",
+}
+
+type PushAPIKickKeysResult struct {
+	Bad *BadRequest `thrift:"bad,1,optional" frugal:"1,optional,BadRequest" json:"bad,omitempty"`
+}
+
+func NewPushAPIKickKeysResult() *PushAPIKickKeysResult {
+	return &PushAPIKickKeysResult{}
+}
+
+func (p *PushAPIKickKeysResult) InitDefault() {
+}
+
+var PushAPIKickKeysResult_Bad_DEFAULT *BadRequest
+
+func (p *PushAPIKickKeysResult) GetBad() (v *BadRequest) {
+	if !p.IsSetBad() {
+		return PushAPIKickKeysResult_Bad_DEFAULT
+	}
+	return p.Bad
+}
+func (p *PushAPIKickKeysResult) SetBad(val *BadRequest) {
+	p.Bad = val
+}
+
+func (p *PushAPIKickKeysResult) IsSetBad() bool {
+	return p.Bad != nil
+}
+
+func (p *PushAPIKickKeysResult) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("PushAPIKickKeysResult(%+v)", *p)
+}
+
+var fieldIDToName_PushAPIKickKeysResult = map[int16]string{
+	1: "bad",
+}
+
+type PushAPIKickMidsArgs struct {
+	Req *KickMidsReq `thrift:"req,1" frugal:"1,default,KickMidsReq" json:"req"`
+}
+
+func NewPushAPIKickMidsArgs() *PushAPIKickMidsArgs {
+	return &PushAPIKickMidsArgs{}
+}
+
+func (p *PushAPIKickMidsArgs) InitDefault() {
+}
+
+var PushAPIKickMidsArgs_Req_DEFAULT *KickMidsReq
+
+func (p *PushAPIKickMidsArgs) GetReq() (v *KickMidsReq) {
+	if !p.IsSetReq() {
+		return PushAPIKickMidsArgs_Req_DEFAULT
+	}
+	return p.Req
+}
+func (p *PushAPIKickMidsArgs) SetReq(val *KickMidsReq) {
+	p.Req = val
+}
+
+func (p *PushAPIKickMidsArgs) IsSetReq() bool {
+	return p.Req != nil
+}
+
+func (p *PushAPIKickMidsArgs) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("PushAPIKickMidsArgs(%+v)", *p)
+}
+
+var fieldIDToName_PushAPIKickMidsArgs = map[int16]string{
+	1: "req",
+}
+
+type PushAPIKickMidsResult struct {
+	Bad *BadRequest `thrift:"bad,1,optional" frugal:"1,optional,BadRequest" json:"bad,omitempty"`
+}
+
+func NewPushAPIKickMidsResult() *PushAPIKickMidsResult {
+	return &PushAPIKickMidsResult{}
+}
+
+func (p *PushAPIKickMidsResult) InitDefault() {
+}
+
+var PushAPIKickMidsResult_Bad_DEFAULT *BadRequest
+
+func (p *PushAPIKickMidsResult) GetBad() (v *BadRequest) {
+	if !p.IsSetBad() {
+		return PushAPIKickMidsResult_Bad_DEFAULT
+	}
+	return p.Bad
+}
+func (p *PushAPIKickMidsResult) SetBad(val *BadRequest) {
+	p.Bad = val
+}
+
+func (p *PushAPIKickMidsResult) IsSetBad() bool {
+	return p.Bad != nil
+}
+
+func (p *PushAPIKickMidsResult) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("PushAPIKickMidsResult(%+v)", *p)
+}
+
+var fieldIDToName_PushAPIKickMidsResult = map[int16]string{
 	1: "bad",
 }
 

@@ -18,6 +18,8 @@ type Client interface {
 	OnlineTop(ctx context.Context, req *pushrpc.OnlineTopReq, callOptions ...callopt.Option) (r *pushrpc.OnlineTopResp, err error)
 	OnlineRoom(ctx context.Context, req *pushrpc.OnlineRoomReq, callOptions ...callopt.Option) (r *pushrpc.OnlineRoomResp, err error)
 	OnlineTotal(ctx context.Context, callOptions ...callopt.Option) (r *pushrpc.OnlineTotalResp, err error)
+	KickKeys(ctx context.Context, req *pushrpc.KickKeysReq, callOptions ...callopt.Option) (err error)
+	KickMids(ctx context.Context, req *pushrpc.KickMidsReq, callOptions ...callopt.Option) (err error)
 }
 
 // NewClient creates a client for the service defined in IDL.
@@ -82,4 +84,14 @@ func (p *kPushAPIClient) OnlineRoom(ctx context.Context, req *pushrpc.OnlineRoom
 func (p *kPushAPIClient) OnlineTotal(ctx context.Context, callOptions ...callopt.Option) (r *pushrpc.OnlineTotalResp, err error) {
 	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
 	return p.kClient.OnlineTotal(ctx)
+}
+
+func (p *kPushAPIClient) KickKeys(ctx context.Context, req *pushrpc.KickKeysReq, callOptions ...callopt.Option) (err error) {
+	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
+	return p.kClient.KickKeys(ctx, req)
+}
+
+func (p *kPushAPIClient) KickMids(ctx context.Context, req *pushrpc.KickMidsReq, callOptions ...callopt.Option) (err error) {
+	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
+	return p.kClient.KickMids(ctx, req)
 }

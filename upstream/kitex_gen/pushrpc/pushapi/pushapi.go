@@ -62,6 +62,20 @@ var serviceMethods = map[string]kitex.MethodInfo{
 		false,
 		kitex.WithStreamingMode(kitex.StreamingNone),
 	),
+	"KickKeys": kitex.NewMethodInfo(
+		kickKeysHandler,
+		newPushAPIKickKeysArgs,
+		newPushAPIKickKeysResult,
+		false,
+		kitex.WithStreamingMode(kitex.StreamingNone),
+	),
+	"KickMids": kitex.NewMethodInfo(
+		kickMidsHandler,
+		newPushAPIKickMidsArgs,
+		newPushAPIKickMidsResult,
+		false,
+		kitex.WithStreamingMode(kitex.StreamingNone),
+	),
 }
 
 var (
@@ -292,6 +306,52 @@ func newPushAPIOnlineTotalResult() interface{} {
 	return pushrpc.NewPushAPIOnlineTotalResult()
 }
 
+func kickKeysHandler(ctx context.Context, handler interface{}, arg, result interface{}) error {
+	realArg := arg.(*pushrpc.PushAPIKickKeysArgs)
+	realResult := result.(*pushrpc.PushAPIKickKeysResult)
+	err := handler.(pushrpc.PushAPI).KickKeys(ctx, realArg.Req)
+	if err != nil {
+		switch v := err.(type) {
+		case *pushrpc.BadRequest:
+			realResult.Bad = v
+		default:
+			return err
+		}
+	} else {
+	}
+	return nil
+}
+func newPushAPIKickKeysArgs() interface{} {
+	return pushrpc.NewPushAPIKickKeysArgs()
+}
+
+func newPushAPIKickKeysResult() interface{} {
+	return pushrpc.NewPushAPIKickKeysResult()
+}
+
+func kickMidsHandler(ctx context.Context, handler interface{}, arg, result interface{}) error {
+	realArg := arg.(*pushrpc.PushAPIKickMidsArgs)
+	realResult := result.(*pushrpc.PushAPIKickMidsResult)
+	err := handler.(pushrpc.PushAPI).KickMids(ctx, realArg.Req)
+	if err != nil {
+		switch v := err.(type) {
+		case *pushrpc.BadRequest:
+			realResult.Bad = v
+		default:
+			return err
+		}
+	} else {
+	}
+	return nil
+}
+func newPushAPIKickMidsArgs() interface{} {
+	return pushrpc.NewPushAPIKickMidsArgs()
+}
+
+func newPushAPIKickMidsResult() interface{} {
+	return pushrpc.NewPushAPIKickMidsResult()
+}
+
 type kClient struct {
 	c client.Client
 }
@@ -397,4 +457,32 @@ func (p *kClient) OnlineTotal(ctx context.Context) (r *pushrpc.OnlineTotalResp, 
 		return r, _result.Bad
 	}
 	return _result.GetSuccess(), nil
+}
+
+func (p *kClient) KickKeys(ctx context.Context, req *pushrpc.KickKeysReq) (err error) {
+	var _args pushrpc.PushAPIKickKeysArgs
+	_args.Req = req
+	var _result pushrpc.PushAPIKickKeysResult
+	if err = p.c.Call(ctx, "KickKeys", &_args, &_result); err != nil {
+		return
+	}
+	switch {
+	case _result.Bad != nil:
+		return _result.Bad
+	}
+	return nil
+}
+
+func (p *kClient) KickMids(ctx context.Context, req *pushrpc.KickMidsReq) (err error) {
+	var _args pushrpc.PushAPIKickMidsArgs
+	_args.Req = req
+	var _result pushrpc.PushAPIKickMidsResult
+	if err = p.c.Call(ctx, "KickMids", &_args, &_result); err != nil {
+		return
+	}
+	switch {
+	case _result.Bad != nil:
+		return _result.Bad
+	}
+	return nil
 }
