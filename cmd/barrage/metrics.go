@@ -161,6 +161,7 @@ func (l meteredLogic) PushMids(ctx context.Context, op int32, mids []int64, body
 var goimRoutes = map[string]bool{
 	"/goim/push/keys": true, "/goim/push/mids": true, "/goim/push/room": true, "/goim/push/all": true,
 	"/goim/online/top": true, "/goim/online/room": true, "/goim/online/total": true,
+	"/goim/kick/keys": true, "/goim/kick/mids": true,
 }
 
 // httpMiddleware counts the goim API's requests and marks mid pushes.
@@ -388,7 +389,7 @@ var jobSeries = []struct {
 	{"delivered_total", "Gateway push calls accepted, by kind.", prometheus.CounterValue, prometheus.Labels{"kind": kindRoom}, func(s job.Stats) float64 { return float64(s.DeliveredRoom) }},
 	{"delivered_total", "Gateway push calls accepted, by kind.", prometheus.CounterValue, prometheus.Labels{"kind": kindAll}, func(s job.Stats) float64 { return float64(s.DeliveredAll) }},
 	{"delivered_total", "Gateway push calls accepted, by kind.", prometheus.CounterValue, prometheus.Labels{"kind": kindKick}, func(s job.Stats) float64 { return float64(s.DeliveredKick) }},
-	{"keys_no_gateway_total", "Key pushes skipped because their gateway was not live.", prometheus.CounterValue, nil, func(s job.Stats) float64 { return float64(s.KeysNoGateway) }},
+	{"keys_no_gateway_total", "Key pushes and kicks skipped because their gateway was not live.", prometheus.CounterValue, nil, func(s job.Stats) float64 { return float64(s.KeysNoGateway) }},
 	{"gateway_errors_total", "Failed gateway calls, retries included.", prometheus.CounterValue, nil, func(s job.Stats) float64 { return float64(s.GatewayErrors) }},
 	{"abandoned_total", "(message, gateway) pairs given up after the retries.", prometheus.CounterValue, nil, func(s job.Stats) float64 { return float64(s.Abandoned) }},
 	{"dropped_dead_total", "(message, gateway) pairs dropped because the gateway left the registry.", prometheus.CounterValue, nil, func(s job.Stats) float64 { return float64(s.DroppedDead) }},

@@ -201,6 +201,7 @@ func TestMetricsEmbeddedMoveWithTraffic(t *testing.T) {
 	st.post(t, "/goim/push/all?operation=1000", "a")
 	rec.wait(t, 8)
 	st.post(t, "/goim/nothing", "")
+	st.post(t, "/goim/kick/keys?keys=nobody-holds-this", "")
 
 	checkSeries(t, "embedded", st.httpAddr, before, []series{
 		{"barrage_gateway_delivered_messages_total", nil, "moves"},
@@ -219,6 +220,8 @@ func TestMetricsEmbeddedMoveWithTraffic(t *testing.T) {
 		{"barrage_logic_auth_seconds_count", nil, "moves"},
 		{"barrage_logic_http_requests_total", lbl("route", "/goim/push/room", "code", "200", "goim_code", "0"), "moves"},
 		{"barrage_logic_http_requests_total", lbl("route", "other", "code", "404", "goim_code", "none"), "moves"},
+		{"barrage_logic_http_requests_total", lbl("route", "/goim/kick/keys", "code", "200", "goim_code", "0"), "moves"},
+		{"barrage_logic_pushes_total", lbl("kind", "kick", "result", "ok"), "exists"},
 		{"go_goroutines", nil, "exists"},
 		{"process_cpu_seconds_total", nil, "exists"},
 	})

@@ -159,7 +159,7 @@ func (j *Job) fetchLoop(ctx context.Context, r *kafka.Reader) error {
 		}
 		if in.msg.Kind.Targeted() && !j.knows(in.msg.Server) {
 			// The gateway may have registered since the last refresh: look
-			// again before giving its key push up.
+			// again before giving its key push or kick up.
 			j.refreshOnDemand(ctx)
 		}
 		if j.dispatch(in) == 0 {
@@ -263,7 +263,7 @@ func (j *Job) lockedRefresh(ctx context.Context) error {
 	return j.refresh(ctx)
 }
 
-// onDemandGap bounds registry reads triggered by key pushes for unknown
+// onDemandGap bounds registry reads triggered by key pushes and kicks for unknown
 // gateways, so a flood of pushes to a dead gateway costs one read per gap.
 const onDemandGap = 250 * time.Millisecond
 

@@ -155,6 +155,9 @@ func (m *Message) EncodedLen() int {
 func (m *Message) validate() error {
 	switch m.Kind {
 	case KindKeys, KindKick:
+		if m.Kind == KindKick && m.Op != 0 {
+			return fmt.Errorf("%w: kick message has op %d, want 0", ErrMalformed, m.Op)
+		}
 		if m.Server == "" || len(m.Server) > MaxStringLen {
 			return fmt.Errorf("%w: %s message needs a server name of 1..%d bytes, got %d", ErrMalformed, m.Kind, MaxStringLen, len(m.Server))
 		}

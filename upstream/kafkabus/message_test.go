@@ -107,6 +107,7 @@ func TestEncodeRejects(t *testing.T) {
 		{"empty key", Message{Kind: KindKeys, Server: "s", Keys: []string{"a", ""}}},
 		{"kick without server", Message{Kind: KindKick, Keys: []string{"k"}}},
 		{"kick without keys", Message{Kind: KindKick, Server: "s"}},
+		{"kick with an op", Message{Kind: KindKick, Op: 1000, Server: "s", Keys: []string{"k"}}},
 		{"room without room", Message{Kind: KindRoom}},
 		{"room too long", Message{Kind: KindRoom, Room: string(make([]byte, MaxStringLen+1))}},
 	}
