@@ -51,7 +51,7 @@ unit:
 
 # Each fuzz target gets FUZZTIME coverage-guided inputs; failures land in testdata/fuzz.
 FUZZ_TARGETS := ./codec:FuzzDecode ./codec:FuzzDecodeWSFrame ./codec:FuzzForEachOp ./codec:FuzzDecodeAuth \
-                ./upstream/kafkabus:FuzzDecode
+                ./upstream/kafkabus:FuzzDecode ./gateway:FuzzInbound
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	  pkg=$${t%%:*}; fn=$${t##*:}; \
