@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -116,6 +117,10 @@ func (r *Report) AppendJSONLine(path string) error {
 	b, err := json.Marshal(r)
 	if err != nil {
 		return fmt.Errorf("bench: encode report: %w", err)
+	}
+	// bench/out/ is git-ignored, so a fresh checkout does not have it.
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("bench: create the report directory: %w", err)
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {

@@ -154,7 +154,8 @@ func TestWriteMarkdown(t *testing.T) {
 }
 
 func TestAppendJSONLine(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "runs.jsonl")
+	// A directory that does not exist yet, as bench/out/ on a fresh checkout.
+	path := filepath.Join(t.TempDir(), "out", "runs.jsonl")
 	for range 2 {
 		if err := sampleReport().AppendJSONLine(path); err != nil {
 			t.Fatal(err)
