@@ -324,20 +324,7 @@ func TestDistributedKick(t *testing.T) {
 	if err := pc.KickKeys(context.Background(), []string{"k8"}, "bye"); err != nil {
 		t.Fatal(err)
 	}
-	for name, c := range map[string]*client.Conn{"mid 7 on gw-a": onA, "mid 7 on gw-b": onB, "key k8": keyed} {
-		select {
-		case <-c.Done():
-		case <-time.After(10 * time.Second):
-			t.Fatalf("%s not kicked", name)
-		}
-	}
-	var ce *client.CloseError
-	if !errors.As(onB.Err(), &ce) || ce.Code != codec.WSClosePolicyViolation || ce.Reason != "banned" {
-		t.Fatalf("WebSocket kick on gw-b: %v", onB.Err())
-	}
-	if _, err := bystander.Request(context.Background(), codec.OpHeartbeat, nil); err != nil {
-		t.Fatalf("bystander affected: %v", err)
-	}
+	expectKicked(t, map[string]*client.Conn{"mid 7 on gw-a": onA, "mid 7 on gw-b": onB, "key k8": keyed}, onB, "banned", bystander)
 	if err := pc.KickMids(context.Background(), nil, "x"); !errors.Is(err, logic.ErrBadRequest) {
 		t.Fatalf("kick with no mids = %v, want a bad request", err)
 	}

@@ -329,20 +329,7 @@ func TestEmbeddedKick(t *testing.T) {
 	if got := st.post(t, "/goim/kick/keys?keys=u6-a", ""); got != ok {
 		t.Fatalf("kick keys: %s", got)
 	}
-	for name, c := range map[string]*client.Conn{"ws": wsUser, "tcp": tcpUser, "by key": byKey} {
-		select {
-		case <-c.Done():
-		case <-time.After(5 * time.Second):
-			t.Fatalf("%s connection not kicked", name)
-		}
-	}
-	var ce *client.CloseError
-	if !errors.As(wsUser.Err(), &ce) || ce.Code != codec.WSClosePolicyViolation || ce.Reason != "banned ✋" {
-		t.Fatalf("WebSocket kick: %v, want close 1008 \"banned ✋\"", wsUser.Err())
-	}
-	if _, err := bystander.Request(ctx, codec.OpHeartbeat, nil); err != nil {
-		t.Fatalf("bystander of mid 6 was affected: %v", err)
-	}
+	expectKicked(t, map[string]*client.Conn{"ws": wsUser, "tcp": tcpUser, "by key": byKey}, wsUser, "banned ✋", bystander)
 	for path, want := range map[string]string{
 		"/goim/kick/mids":          `{"code":-400,"message":"Key: 'Mids' Error:Field validation for 'Mids' failed on the 'required' tag"}`,
 		"/goim/kick/keys?keys=x":   ok, // nobody holds x: nothing to do, like a push
@@ -358,6 +345,27 @@ func TestEmbeddedKick(t *testing.T) {
 	}
 	if got := st.post(t, "/goim/kick/keys?keys=u6-b", strings.Repeat("x", 1025)); !strings.Contains(got, `"code":-400`) || !strings.Contains(got, "1024") {
 		t.Errorf("over-long reason: %s", got)
+	}
+}
+
+// expectKicked waits for every conn in kicked to end, checks that ws (one of
+// them, a WebSocket) got close 1008 with reason, and that bystander still
+// answers a heartbeat.
+func expectKicked(t *testing.T, kicked map[string]*client.Conn, ws *client.Conn, reason string, bystander *client.Conn) {
+	t.Helper()
+	for name, c := range kicked {
+		select {
+		case <-c.Done():
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s not kicked", name)
+		}
+	}
+	var ce *client.CloseError
+	if !errors.As(ws.Err(), &ce) || ce.Code != codec.WSClosePolicyViolation || ce.Reason != reason {
+		t.Fatalf("WebSocket kick: %v, want close 1008 %q", ws.Err(), reason)
+	}
+	if _, err := bystander.Request(context.Background(), codec.OpHeartbeat, nil); err != nil {
+		t.Fatalf("bystander affected: %v", err)
 	}
 }
 
