@@ -17,11 +17,13 @@ build:
 
 ## run: embedded mode (gateway TCP :3101, WebSocket :3102, HTTP push API :3111), no external services
 run: build
-	./$(BIN) run $(ARGS)
+	exec ./$(BIN) run $(ARGS)
 
 ## stack: the distributed stack in the foreground (redis, dev Kafka broker, logic, job, two gateways)
+# exec: on SIGTERM make signals its child, which must be the script itself (its trap stops the stack);
+# a shell in between would die alone and leave the stack running.
 stack: build redis
-	BIN=$(BIN) bash deploy/stack.sh
+	BIN=$(BIN) exec bash deploy/stack.sh
 
 ## gen: regenerate the Kitex code from upstream/idl with the pinned generator (go tool kitex)
 gen:

@@ -29,10 +29,12 @@ stop_all() {
 }
 trap stop_all INT TERM EXIT
 
-# start NAME CMD...: run CMD in the background with its output prefixed.
+# start NAME CMD...: run CMD in the background with its output prefixed. setsid
+# keeps it out of the terminal's process group: Ctrl-C reaches this script only,
+# and stop_all stops the processes in order (Redis must outlive the gateways).
 start() {
   local name=$1; shift
-  "$@" > >(tee -a "$DIR/$name.log" | sed -u "s/^/[$name] /") 2>&1 &
+  setsid "$@" > >(tee -a "$DIR/$name.log" | sed -u "s/^/[$name] /") 2>&1 &
   pids+=($!)
   byname[$name]=$!
 }
