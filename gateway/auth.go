@@ -87,7 +87,8 @@ func (s *Server) finishAuth(l *loop, job *authJob) {
 		s.joinRoom(sess, strings.Clone(room))
 	}
 	if res.RoomPinned {
-		sess.pinned = strings.Clone(res.Rooms[0])
+		// Rooms[0] was checked valid above, so it is the first room joined.
+		sess.pinned = sess.rooms[0].ID()
 	}
 	sess.state = stateOpen
 	l.addSession(sess)

@@ -119,8 +119,7 @@ func (s *Server) handlePacket(sess *session, p codec.Packet) gnet.Action {
 			s.badInput(sess, reasonBadRoom, "room id too long or not printable")
 			return gnet.Close
 		}
-		if !sess.mayEnter(p.Body) {
-			s.badInput(sess, reasonBadRoomPinned, "token pins the connection to room "+sess.pinned)
+		if s.refusePinned(sess, p.Body) {
 			return gnet.Close
 		}
 		s.changeRoom(sess, p.Body)
@@ -131,8 +130,7 @@ func (s *Server) handlePacket(sess *session, p codec.Packet) gnet.Action {
 			return gnet.Close
 		}
 		if p.Op == codec.OpJoinRoom {
-			if !sess.mayEnter(p.Body) {
-				s.badInput(sess, reasonBadRoomPinned, "token pins the connection to room "+sess.pinned)
+			if s.refusePinned(sess, p.Body) {
 				return gnet.Close
 			}
 			if sess.roomIndex(string(p.Body)) < 0 && len(sess.rooms) >= maxRoomsPerConn {
@@ -221,6 +219,16 @@ func validRoom(b []byte) bool {
 			return false
 		}
 	}
+	return true
+}
+
+// refusePinned reports (and counts) a pinned connection naming another room
+// in op 12 or 18.
+func (s *Server) refusePinned(sess *session, id []byte) bool {
+	if sess.mayEnter(id) {
+		return false
+	}
+	s.badInput(sess, reasonBadRoomPinned, "token pins the connection to room "+sess.pinned)
 	return true
 }
 

@@ -29,10 +29,9 @@ func (s *Server) RoomCounts() map[string]int32 {
 
 // Online returns the room counts, the number of authenticated connections and
 // the number of distinct client IPs among them. The counts are kept as
-// connections come and go, so this is cheap; it never fails today, the error
-// is there for callers that treat it as an OnlineSource.
-func (s *Server) Online(context.Context) (rooms map[string]int32, conns, ips int64, err error) {
-	return s.RoomCounts(), int64(s.table.Len()), s.ips.distinct(), nil
+// connections come and go, so this is cheap.
+func (s *Server) Online() (rooms map[string]int32, conns, ips int64) {
+	return s.RoomCounts(), int64(s.table.Len()), s.ips.distinct()
 }
 
 // gnetLogger sends gnet's own logs to slog.

@@ -118,12 +118,6 @@ func (s *Server) readFrames(sess *session) gnet.Action {
 	return act
 }
 
-var (
-	errWSStrayContinuation = errors.New("continuation frame with no fragmented message in progress")
-	errWSInterleaved       = errors.New("new data frame before the fragmented message ended")
-	errWSMessageTooLarge   = errors.New("fragmented message exceeds the frame limit")
-)
-
 // dataFrame handles a binary, text or continuation frame. An unfragmented
 // frame (the common case) is decoded in place; the fragments of a message
 // (RFC 6455 5.4) are copied into a per-loop buffer kept only until the last
@@ -131,19 +125,23 @@ var (
 // Control frames may come between fragments and are answered at once.
 func (s *Server) dataFrame(sess *session, f codec.WSFrame, payload []byte, maxPayload int) gnet.Action {
 	l := sess.loop
-	held, fragmenting := l.frags[sess]
+	var held []byte
+	fragmenting := false
+	if len(l.frags) > 0 { // almost always empty: no lookup per frame
+		held, fragmenting = l.frags[sess]
+	}
 	switch {
 	case f.Opcode == codec.WSOpContinuation && !fragmenting:
-		s.badInput(sess, reasonBadWSFragmented, errWSStrayContinuation.Error())
+		s.badInput(sess, reasonBadWSFragmented, "continuation frame with no fragmented message in progress")
 		return gnet.Close
 	case f.Opcode != codec.WSOpContinuation && fragmenting:
-		s.badInput(sess, reasonBadWSFragmented, errWSInterleaved.Error())
+		s.badInput(sess, reasonBadWSFragmented, "new data frame before the fragmented message ended")
 		return gnet.Close
 	case f.Fin && !fragmenting:
 		return s.framePackets(sess, payload)
 	}
 	if len(held)+len(payload) > maxPayload {
-		s.badInput(sess, reasonBadWSTooLarge, errWSMessageTooLarge.Error())
+		s.badInput(sess, reasonBadWSTooLarge, "fragmented message exceeds the frame limit")
 		return gnet.Close
 	}
 	held = append(held, payload...)
